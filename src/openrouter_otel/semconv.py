@@ -1,0 +1,127 @@
+"""Every attribute, metric and event name this package emits, defined once.
+
+Code, tests, dashboards and alert rules refer to these names; nothing else spells them out.
+GenAI names follow the OpenTelemetry GenAI semantic conventions (v1.41).
+"""
+
+from typing import Final
+
+# --- GenAI semantic conventions -------------------------------------------------------------
+GEN_AI_OPERATION_NAME: Final = "gen_ai.operation.name"
+GEN_AI_PROVIDER_NAME: Final = "gen_ai.provider.name"
+GEN_AI_REQUEST_MODEL: Final = "gen_ai.request.model"
+GEN_AI_REQUEST_MAX_TOKENS: Final = "gen_ai.request.max_tokens"
+GEN_AI_REQUEST_TEMPERATURE: Final = "gen_ai.request.temperature"
+GEN_AI_REQUEST_TOP_P: Final = "gen_ai.request.top_p"
+GEN_AI_REQUEST_SEED: Final = "gen_ai.request.seed"
+GEN_AI_REQUEST_STOP_SEQUENCES: Final = "gen_ai.request.stop_sequences"
+GEN_AI_REQUEST_FREQUENCY_PENALTY: Final = "gen_ai.request.frequency_penalty"
+GEN_AI_REQUEST_PRESENCE_PENALTY: Final = "gen_ai.request.presence_penalty"
+GEN_AI_REQUEST_CHOICE_COUNT: Final = "gen_ai.request.choice.count"
+GEN_AI_REQUEST_STREAM: Final = "gen_ai.request.stream"
+GEN_AI_RESPONSE_MODEL: Final = "gen_ai.response.model"
+GEN_AI_RESPONSE_ID: Final = "gen_ai.response.id"
+GEN_AI_RESPONSE_FINISH_REASONS: Final = "gen_ai.response.finish_reasons"
+GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK: Final = "gen_ai.response.time_to_first_chunk"
+GEN_AI_USAGE_INPUT_TOKENS: Final = "gen_ai.usage.input_tokens"
+GEN_AI_USAGE_OUTPUT_TOKENS: Final = "gen_ai.usage.output_tokens"
+GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS: Final = "gen_ai.usage.cache_read.input_tokens"
+GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS: Final = "gen_ai.usage.cache_creation.input_tokens"
+GEN_AI_USAGE_REASONING_OUTPUT_TOKENS: Final = "gen_ai.usage.reasoning.output_tokens"
+GEN_AI_USAGE_COST: Final = "gen_ai.usage.cost"
+GEN_AI_TOKEN_TYPE: Final = "gen_ai.token.type"
+GEN_AI_INPUT_MESSAGES: Final = "gen_ai.input.messages"
+GEN_AI_OUTPUT_MESSAGES: Final = "gen_ai.output.messages"
+
+SERVER_ADDRESS: Final = "server.address"
+SERVER_PORT: Final = "server.port"
+ERROR_TYPE: Final = "error.type"
+ENDUSER_ID: Final = "enduser.id"
+HTTP_RESPONSE_STATUS_CODE: Final = "http.response.status_code"
+
+# Values of gen_ai.operation.name / gen_ai.provider.name / gen_ai.token.type
+OPERATION_CHAT: Final = "chat"
+OPERATION_TEXT_COMPLETION: Final = "text_completion"
+OPERATION_EMBEDDINGS: Final = "embeddings"
+PROVIDER_OPENROUTER: Final = "openrouter"
+PROVIDER_OPENAI: Final = "openai"
+TOKEN_TYPE_INPUT: Final = "input"
+TOKEN_TYPE_OUTPUT: Final = "output"
+
+# --- OpenRouter and audit -------------------------------------------------------------------
+OPENROUTER_PROVIDER: Final = "openrouter.provider"
+OPENROUTER_COST_SOURCE: Final = "openrouter.cost.source"
+OPENROUTER_COST_UPSTREAM: Final = "openrouter.cost.upstream"
+OPENROUTER_IS_BYOK: Final = "openrouter.is_byok"
+OPENROUTER_PROMPT_HASH: Final = "openrouter.prompt.hash"
+OPENROUTER_API_KEY_FINGERPRINT: Final = "openrouter.api_key.fingerprint"
+OPENROUTER_REQUEST_MODELS: Final = "openrouter.request.models"
+OPENROUTER_REQUEST_PROVIDER_PREFIX: Final = "openrouter.request.provider."
+OPENROUTER_REQUEST_PROVIDER_ORDER: Final = "openrouter.request.provider.order"
+OPENROUTER_REQUEST_PROVIDER_ONLY: Final = "openrouter.request.provider.only"
+OPENROUTER_REQUEST_PROVIDER_IGNORE: Final = "openrouter.request.provider.ignore"
+OPENROUTER_REQUEST_PROVIDER_ALLOW_FALLBACKS: Final = "openrouter.request.provider.allow_fallbacks"
+OPENROUTER_REQUEST_PROVIDER_DATA_COLLECTION: Final = "openrouter.request.provider.data_collection"
+OPENROUTER_REQUEST_PROVIDER_ZDR: Final = "openrouter.request.provider.zdr"
+OPENROUTER_APP_TITLE: Final = "openrouter.app.title"
+OPENROUTER_APP_REFERER: Final = "openrouter.app.referer"
+OPENROUTER_TEAM: Final = "openrouter.team"
+OPENROUTER_AUDIT_PREFIX: Final = "openrouter."
+OPENROUTER_RETRY_COUNT: Final = "openrouter.request.retry_count"
+OPENROUTER_ERROR_PROVIDER: Final = "openrouter.error.provider"
+OPENROUTER_ERROR_CODE: Final = "openrouter.error.code"
+OPENROUTER_STREAM_OUTCOME: Final = "openrouter.stream.outcome"
+OPENROUTER_LATENCY: Final = "openrouter.latency"
+OPENROUTER_STATUS: Final = "openrouter.status"
+
+COST_SOURCE_RESPONSE: Final = "response"
+COST_SOURCE_GENERATION: Final = "generation"
+COST_SOURCE_ESTIMATE: Final = "estimate"
+
+# Routing-policy keys of OpenRouter's `provider` request object that we record.
+ROUTING_PROVIDER_KEYS: Final = ("order", "only", "ignore", "allow_fallbacks", "data_collection", "zdr")
+
+# --- Metrics --------------------------------------------------------------------------------
+METRIC_OPERATION_DURATION: Final = "gen_ai.client.operation.duration"
+METRIC_TOKEN_USAGE: Final = "gen_ai.client.token.usage"
+METRIC_TIME_TO_FIRST_CHUNK: Final = "gen_ai.client.operation.time_to_first_chunk"
+METRIC_COST: Final = "gen_ai.usage.cost"
+METRIC_REDACTIONS: Final = "openrouter.redactions"
+PII_TYPE: Final = "pii.type"
+
+# Prometheus spellings of the metrics above, as the collector's prometheus exporter and
+# opentelemetry-exporter-prometheus write them. Dashboards and alert rules use these; a test
+# checks them against real exported telemetry.
+PROM_OPERATION_DURATION: Final = "gen_ai_client_operation_duration_seconds"
+PROM_TOKEN_USAGE: Final = "gen_ai_client_token_usage"
+PROM_TIME_TO_FIRST_CHUNK: Final = "gen_ai_client_operation_time_to_first_chunk_seconds"
+PROM_COST: Final = "gen_ai_usage_cost_USD"
+PROM_REDACTIONS: Final = "openrouter_redactions_total"
+
+# Bucket boundaries recommended by the GenAI semantic conventions.
+DURATION_BUCKETS: Final = (0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92)
+TOKEN_BUCKETS: Final = (1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864)
+COST_BUCKETS: Final = (0.00001, 0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1.0, 5.0, 10.0)
+
+# --- Audit event ----------------------------------------------------------------------------
+AUDIT_EVENT_NAME: Final = "openrouter.audit"
+
+# Attributes that may go on metric points (low cardinality). enduser.id only on opt-in.
+METRIC_ATTRIBUTE_KEYS: Final = (
+    GEN_AI_OPERATION_NAME,
+    GEN_AI_PROVIDER_NAME,
+    GEN_AI_REQUEST_MODEL,
+    GEN_AI_RESPONSE_MODEL,
+    OPENROUTER_PROVIDER,
+    SERVER_ADDRESS,
+    ERROR_TYPE,
+    OPENROUTER_TEAM,
+)
+
+# --- Configuration ---------------------------------------------------------------------------
+ENV_CAPTURE_MESSAGE_CONTENT: Final = "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT"
+ENV_REDACTION: Final = "OTEL_INSTRUMENTATION_OPENROUTER_REDACTION"
+ENV_PROMPT_HASH_KEY: Final = "OTEL_INSTRUMENTATION_OPENROUTER_PROMPT_HASH_KEY"
+ENV_METRICS_ENDUSER: Final = "OTEL_INSTRUMENTATION_OPENROUTER_METRICS_ENDUSER"
+ENV_AUDIT_EVENTS: Final = "OTEL_INSTRUMENTATION_OPENROUTER_AUDIT_EVENTS"
+ENV_FETCH_GENERATION: Final = "OTEL_INSTRUMENTATION_OPENROUTER_FETCH_GENERATION"
