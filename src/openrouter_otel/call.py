@@ -1,0 +1,370 @@
+"""One logical LLM call: its span, metric points and audit event, ended exactly once.
+
+The patching code only orchestrates (start, hand over responses or errors, finish); this module decides
+what is recorded. Every public method swallows its own failures: telemetry never reaches the caller.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from typing import TYPE_CHECKING, Any, Callable, Mapping
+
+from opentelemetry import context as otel_context
+from opentelemetry import trace
+from opentelemetry._logs import Logger, SeverityNumber
+from opentelemetry.trace import SpanKind, Status, StatusCode
+
+from openrouter_otel import semconv as sc
+from openrouter_otel.audit import current_audit_attributes
+from openrouter_otel.config import Settings
+from openrouter_otel.cost import Cost, resolve_cost
+from openrouter_otel.extract import (
+    api_key_fingerprint,
+    as_str,
+    exception_details,
+    get,
+    header_attributes,
+    operation_for_path,
+    request_attributes,
+    response_attributes,
+    response_error,
+    response_usage,
+    server_attributes,
+    usage_attributes,
+)
+from openrouter_otel.instruments import Instruments
+from openrouter_otel.prompt_hash import prompt_hash
+
+if TYPE_CHECKING:
+    from openrouter_otel.generation import GenerationFetcher
+
+logger = logging.getLogger(__name__)
+
+# Span attributes that describe the request's sampling, not the call's outcome: kept off the audit record.
+_NOT_AUDITED = frozenset(
+    {
+        sc.GEN_AI_REQUEST_TEMPERATURE,
+        sc.GEN_AI_REQUEST_TOP_P,
+        sc.GEN_AI_REQUEST_SEED,
+        sc.GEN_AI_REQUEST_STOP_SEQUENCES,
+        sc.GEN_AI_REQUEST_FREQUENCY_PENALTY,
+        sc.GEN_AI_REQUEST_PRESENCE_PENALTY,
+        sc.GEN_AI_INPUT_MESSAGES,
+        sc.GEN_AI_OUTPUT_MESSAGES,
+        sc.SERVER_PORT,
+    }
+)
+
+
+class Telemetry:
+    """What every call needs: providers' instruments and the settings. One per instrumentation."""
+
+    def __init__(
+        self,
+        tracer: trace.Tracer,
+        instruments: Instruments,
+        audit_logger: Logger | None,
+        settings: Settings,
+        redact: Callable[[str], str] | None = None,
+        fetcher: GenerationFetcher | None = None,
+    ) -> None:
+        self.tracer = tracer
+        self.instruments = instruments
+        self.audit_logger = audit_logger if settings.audit_events else None
+        self.settings = settings
+        self.redact = redact
+        self.fetcher = fetcher
+        self.hash_key = settings.prompt_hash_key.encode() if settings.prompt_hash_key else None
+
+    def start_call(self, client: Any, options: Any) -> Call | None:
+        """A new Call for an instrumented endpoint, or None (other endpoints, or if anything fails)."""
+        try:
+            path = getattr(options, "url", None)
+            operation = operation_for_path(path)
+            if operation is None:
+                return None
+            return Call(self, client, options, operation, is_responses_api=path.rstrip("/").endswith("/responses"))
+        except Exception:
+            logger.debug("openrouter-otel: could not start a span", exc_info=True)
+            return None
+
+
+class Call:
+    """State of one call from request to the end of its response (or stream)."""
+
+    def __init__(
+        self, telemetry: Telemetry, client: Any, options: Any, operation: str, *, is_responses_api: bool = False
+    ) -> None:
+        self.telemetry = telemetry
+        self.operation = operation
+        self.is_responses_api = is_responses_api
+        self.start_ns = time.time_ns()
+        self.start_perf = time.perf_counter()
+        self.first_chunk_perf: float | None = None
+        self.attempts = 0
+        self.error: tuple[str, dict[str, Any], str] | None = None
+        self.usage: Any = None
+        self.output_messages: list[Any] | None = None
+        self.stream_outcome: str | None = None
+        self.stream_tracked = False
+        self._lock = threading.Lock()
+        self._ended = False
+        self.body = _request_body(options)
+        self.attributes = self._request_side_attributes(client, options)
+        self.result: dict[str, Any] = {}
+        name = f"{operation} {self.attributes.get(sc.GEN_AI_REQUEST_MODEL, '')}".rstrip()
+        self.span = telemetry.tracer.start_span(
+            name, kind=SpanKind.CLIENT, attributes=self.attributes, start_time=self.start_ns
+        )
+        self._context_token: object | None = None
+        fetching = telemetry.fetcher is not None
+        self.client_base_url = str(getattr(client, "base_url", "")) if fetching else None
+        self.client_api_key = getattr(client, "api_key", None) if fetching else None
+
+    # --- request side -------------------------------------------------------------------------
+
+    def _request_side_attributes(self, client: Any, options: Any) -> dict[str, Any]:
+        attributes: dict[str, Any] = {sc.GEN_AI_OPERATION_NAME: self.operation}
+        base_url = getattr(client, "base_url", None)
+        if base_url is not None:
+            attributes.update(server_attributes(str(base_url)))
+        attributes.update(request_attributes(self.body))
+        attributes.update(header_attributes(getattr(client, "_custom_headers", None), getattr(options, "headers", None)))
+        attributes.update(current_audit_attributes())
+        api_key = getattr(client, "api_key", None)
+        if isinstance(api_key, str) and api_key:
+            attributes[sc.OPENROUTER_API_KEY_FINGERPRINT] = api_key_fingerprint(api_key)
+        digest = prompt_hash(self.body, self.telemetry.hash_key)
+        if digest:
+            attributes[sc.OPENROUTER_PROMPT_HASH] = digest
+        if self.telemetry.settings.capture_message_content:
+            self._capture_input(attributes)
+        return attributes
+
+    def _capture_input(self, attributes: dict[str, Any]) -> None:
+        body = self.body
+        if not isinstance(body, Mapping):
+            return
+        messages = body.get("messages")
+        if messages is None:
+            source = body.get("input", body.get("prompt"))
+            messages = [{"role": "user", "content": source}] if source is not None else None
+        if messages is not None:
+            attributes[sc.GEN_AI_INPUT_MESSAGES] = self._redacted_json(messages)
+
+    def _redacted_json(self, value: Any) -> str:
+        text = json.dumps(value, ensure_ascii=False, default=str)
+        redact = self.telemetry.redact
+        return redact(text) if redact is not None else text
+
+    # --- the request's lifetime in the caller's context ---------------------------------------
+
+    def activate(self) -> None:
+        """Make the span current while the SDK sends the request (so HTTP client spans nest under it)."""
+        try:
+            self._context_token = otel_context.attach(trace.set_span_in_context(self.span))
+        except Exception:
+            self._context_token = None
+
+    def deactivate(self) -> None:
+        token, self._context_token = self._context_token, None
+        if token is not None:
+            try:
+                otel_context.detach(token)  # type: ignore[arg-type]
+            except Exception:
+                pass
+
+    # --- response side ------------------------------------------------------------------------
+
+    def record_response(self, response: Any) -> None:
+        """A complete (non-streamed) response: SDK model or the parsed JSON dict."""
+        try:
+            self.result.update(response_attributes(response))
+            self.usage = response_usage(response)
+            error = response_error(response)
+            if error is not None:
+                self.error = error
+            if self.telemetry.settings.capture_message_content:
+                self.output_messages = _output_messages(response)
+        except Exception:
+            logger.debug("openrouter-otel: could not read a response", exc_info=True)
+
+    def record_error(self, exc: BaseException) -> None:
+        try:
+            self.error = exception_details(exc)
+        except Exception:
+            self.error = (type(exc).__qualname__, {}, type(exc).__qualname__)
+
+    def mark_first_chunk(self) -> None:
+        if self.first_chunk_perf is None:
+            self.first_chunk_perf = time.perf_counter()
+
+    # --- the end ------------------------------------------------------------------------------
+
+    def finish(self) -> None:
+        """End the span, record metrics and emit the audit event — once, whatever calls it."""
+        with self._lock:
+            if self._ended:
+                return
+            self._ended = True
+        try:
+            end_ns = time.time_ns()
+            duration = time.perf_counter() - self.start_perf
+            fetcher = self.telemetry.fetcher
+            if fetcher is not None and self._wants_generation_cost():
+                fetcher.submit(self, end_ns, duration)
+                return
+            self.complete(end_ns, duration, None)
+        except Exception:
+            logger.debug("openrouter-otel: could not end a span", exc_info=True)
+            _end_quietly(self.span)
+
+    def _wants_generation_cost(self) -> bool:
+        response_id = self.result.get(sc.GEN_AI_RESPONSE_ID)
+        return (
+            self.error is None
+            and isinstance(response_id, str)
+            and response_id.startswith("gen-")
+            and self._cost().source != sc.COST_SOURCE_RESPONSE
+        )
+
+    def complete(self, end_ns: int, duration: float, generation_cost: Cost | None) -> None:
+        """Write everything out. Called by finish(), or later by the generation fetcher."""
+        try:
+            result = self._result_attributes(duration, generation_cost)
+            self.span.set_attributes(result)
+            self._set_status()
+            attributes = {**self.attributes, **result}
+            self._record_metrics(attributes, duration)
+            self._emit_audit(attributes, end_ns, duration)
+        except Exception:
+            logger.debug("openrouter-otel: could not record a call", exc_info=True)
+        finally:
+            _end_quietly(self.span, end_ns)
+
+    def _cost(self) -> Cost:
+        model = self.result.get(sc.GEN_AI_RESPONSE_MODEL) or self.attributes.get(sc.GEN_AI_REQUEST_MODEL)
+        return resolve_cost(self.usage, model=model, provider_name=self._provider_name())
+
+    def _provider_name(self) -> str:
+        # Behind a gateway the host is not openrouter.ai, but OpenRouter's responses say who they are.
+        name = self.attributes.get(sc.GEN_AI_PROVIDER_NAME, sc.PROVIDER_OPENAI)
+        if name != sc.PROVIDER_OPENROUTER and _is_openrouter_response(self.result):
+            return sc.PROVIDER_OPENROUTER
+        return name
+
+    def _result_attributes(self, duration: float, generation_cost: Cost | None) -> dict[str, Any]:
+        attributes = self.result
+        provider_name = self._provider_name()
+        if provider_name != self.attributes.get(sc.GEN_AI_PROVIDER_NAME):
+            attributes[sc.GEN_AI_PROVIDER_NAME] = provider_name
+        attributes.update(usage_attributes(self.usage))
+        cost = self._cost()
+        if generation_cost is not None and generation_cost.usd is not None and cost.source != sc.COST_SOURCE_RESPONSE:
+            cost = generation_cost
+        attributes.update(cost.attributes())
+        if self.attempts > 1:
+            attributes[sc.OPENROUTER_RETRY_COUNT] = self.attempts - 1
+        if self.first_chunk_perf is not None:
+            attributes[sc.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK] = self.first_chunk_perf - self.start_perf
+        if self.stream_outcome is not None:
+            attributes[sc.OPENROUTER_STREAM_OUTCOME] = self.stream_outcome
+        if self.error is not None:
+            error_type, error_attributes, _ = self.error
+            attributes[sc.ERROR_TYPE] = error_type
+            attributes.update(error_attributes)
+        if self.output_messages is not None:
+            attributes[sc.GEN_AI_OUTPUT_MESSAGES] = self._redacted_json(self.output_messages)
+        return attributes
+
+    def _set_status(self) -> None:
+        if self.error is None:
+            return
+        error_type, _, description = self.error
+        self.span.set_status(Status(StatusCode.ERROR, description))
+        self.span.add_event("exception", {"exception.type": error_type, "exception.message": description})
+
+    def _record_metrics(self, attributes: dict[str, Any], duration: float) -> None:
+        instruments = self.telemetry.instruments
+        metric_attributes = {key: attributes[key] for key in sc.METRIC_ATTRIBUTE_KEYS if key in attributes}
+        if self.telemetry.settings.metrics_enduser and sc.ENDUSER_ID in attributes:
+            metric_attributes[sc.ENDUSER_ID] = attributes[sc.ENDUSER_ID]
+        instruments.duration.record(duration, metric_attributes)
+        for key, token_type in (
+            (sc.GEN_AI_USAGE_INPUT_TOKENS, sc.TOKEN_TYPE_INPUT),
+            (sc.GEN_AI_USAGE_OUTPUT_TOKENS, sc.TOKEN_TYPE_OUTPUT),
+        ):
+            tokens = attributes.get(key)
+            if tokens is not None:
+                instruments.token_usage.record(tokens, {**metric_attributes, sc.GEN_AI_TOKEN_TYPE: token_type})
+        cost = attributes.get(sc.GEN_AI_USAGE_COST)
+        if cost is not None:
+            instruments.cost.record(cost, metric_attributes)
+        ttfc = attributes.get(sc.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK)
+        if ttfc is not None:
+            instruments.time_to_first_chunk.record(ttfc, metric_attributes)
+
+    def _emit_audit(self, attributes: dict[str, Any], end_ns: int, duration: float) -> None:
+        audit_logger = self.telemetry.audit_logger
+        if audit_logger is None:
+            return
+        record = {key: value for key, value in attributes.items() if key not in _NOT_AUDITED}
+        record[sc.OPENROUTER_LATENCY] = duration
+        record[sc.OPENROUTER_STATUS] = "error" if self.error is not None else "ok"
+        audit_logger.emit(
+            timestamp=end_ns,
+            observed_timestamp=end_ns,
+            context=trace.set_span_in_context(self.span),
+            severity_number=SeverityNumber.WARN if self.error is not None else SeverityNumber.INFO,
+            severity_text="WARN" if self.error is not None else "INFO",
+            body=f"{self.operation} {attributes.get(sc.GEN_AI_REQUEST_MODEL, '')} {record[sc.OPENROUTER_STATUS]}",
+            attributes=record,
+            event_name=sc.AUDIT_EVENT_NAME,
+        )
+
+
+def _request_body(options: Any) -> Any:
+    body = getattr(options, "json_data", None)
+    extra = getattr(options, "extra_json", None)
+    if isinstance(extra, Mapping) and extra:
+        return {**body, **extra} if isinstance(body, Mapping) else dict(extra)
+    return body
+
+
+def _is_openrouter_response(attributes: Mapping[str, Any]) -> bool:
+    response_id = attributes.get(sc.GEN_AI_RESPONSE_ID)
+    return (
+        isinstance(response_id, str)
+        and response_id.startswith("gen-")
+        and sc.OPENROUTER_PROVIDER in attributes
+    )
+
+
+def _output_messages(response: Any) -> list[Any] | None:
+    choices = get(response, "choices")
+    if isinstance(choices, (list, tuple)):
+        messages = []
+        for choice in choices:
+            message = get(choice, "message")
+            messages.append(
+                {
+                    "role": as_str(get(message, "role")) or "assistant",
+                    "content": get(message, "content") if message is not None else get(choice, "text"),
+                    "finish_reason": as_str(get(choice, "finish_reason")),
+                }
+            )
+        return messages
+    text = get(response, "output_text")
+    if isinstance(text, str):
+        return [{"role": "assistant", "content": text}]
+    return None
+
+
+def _end_quietly(span: trace.Span, end_ns: int | None = None) -> None:
+    try:
+        span.end(end_time=end_ns)
+    except Exception:
+        pass

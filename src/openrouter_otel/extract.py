@@ -1,0 +1,306 @@
+"""Pure extraction: request body, headers, responses and errors in; attribute dicts out.
+
+Everything here accepts whatever it is given — SDK models, plain dicts from raw JSON, None, values
+of the wrong type — and returns only well-typed attribute values. Nothing here raises on bad input.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from functools import lru_cache
+from typing import Any, Iterable, Mapping
+from urllib.parse import urlsplit
+
+from openrouter_otel import semconv as sc
+
+_OPERATION_BY_PATH = (
+    ("/chat/completions", sc.OPERATION_CHAT),
+    ("/completions", sc.OPERATION_TEXT_COMPLETION),
+    ("/embeddings", sc.OPERATION_EMBEDDINGS),
+    ("/responses", sc.OPERATION_CHAT),
+)
+
+# Request parameters recorded under their semantic-convention names: (body key, attribute, kind).
+_REQUEST_PARAMS = (
+    ("max_tokens", sc.GEN_AI_REQUEST_MAX_TOKENS, int),
+    ("max_completion_tokens", sc.GEN_AI_REQUEST_MAX_TOKENS, int),
+    ("max_output_tokens", sc.GEN_AI_REQUEST_MAX_TOKENS, int),
+    ("temperature", sc.GEN_AI_REQUEST_TEMPERATURE, float),
+    ("top_p", sc.GEN_AI_REQUEST_TOP_P, float),
+    ("seed", sc.GEN_AI_REQUEST_SEED, int),
+    ("frequency_penalty", sc.GEN_AI_REQUEST_FREQUENCY_PENALTY, float),
+    ("presence_penalty", sc.GEN_AI_REQUEST_PRESENCE_PENALTY, float),
+    ("n", sc.GEN_AI_REQUEST_CHOICE_COUNT, int),
+)
+
+_TITLE_HEADERS = ("x-title", "x-openrouter-title")
+_REFERER_HEADERS = ("http-referer",)
+
+
+# --- small typed getters ---------------------------------------------------------------------
+
+
+def get(obj: Any, key: str) -> Any:
+    """Field `key` of a dict or an object (SDK models keep OpenRouter's extra fields as attributes)."""
+    if obj is None:
+        return None
+    if isinstance(obj, Mapping):
+        try:
+            return obj.get(key)
+        except Exception:
+            return None
+    try:
+        return getattr(obj, key, None)
+    except Exception:
+        return None
+
+
+def as_int(value: Any) -> int | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    if isinstance(value, float):
+        if not math.isfinite(value) or value != int(value):
+            return None
+        value = int(value)
+    return value if -(2**63) <= value < 2**63 else None
+
+
+def as_count(value: Any) -> int | None:
+    number = as_int(value)
+    return number if number is not None and number >= 0 else None
+
+
+def as_float(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    number = float(value)
+    return number if math.isfinite(number) else None
+
+
+def as_str(value: Any, limit: int = 256) -> str | None:
+    if isinstance(value, str) and value:
+        return value[:limit]
+    return None
+
+
+def as_str_list(value: Any, limit: int = 64) -> list[str] | None:
+    if isinstance(value, str):
+        return [value[:256]]
+    if isinstance(value, (list, tuple)):
+        items = [item[:256] for item in value[:limit] if isinstance(item, str)]
+        return items or None
+    return None
+
+
+def as_bool(value: Any) -> bool | None:
+    return value if isinstance(value, bool) else None
+
+
+def put(attributes: dict[str, Any], key: str, value: Any) -> None:
+    if value is not None:
+        attributes[key] = value
+
+
+# --- request ---------------------------------------------------------------------------------
+
+
+def operation_for_path(path: Any) -> str | None:
+    """The GenAI operation of an API path, or None for endpoints we do not instrument."""
+    if not isinstance(path, str):
+        return None
+    path = path.split("?", 1)[0].rstrip("/")
+    for suffix, operation in _OPERATION_BY_PATH:
+        if path.endswith(suffix):
+            return operation
+    return None
+
+
+def request_attributes(body: Any) -> dict[str, Any]:
+    """Model, sampling parameters and OpenRouter routing policy of a request body."""
+    attributes: dict[str, Any] = {}
+    if not isinstance(body, Mapping):
+        return attributes
+    put(attributes, sc.GEN_AI_REQUEST_MODEL, as_str(body.get("model")))
+    for key, attribute, kind in _REQUEST_PARAMS:
+        if attribute not in attributes:
+            value = body.get(key)
+            put(attributes, attribute, as_int(value) if kind is int else as_float(value))
+    put(attributes, sc.GEN_AI_REQUEST_STOP_SEQUENCES, as_str_list(body.get("stop")))
+    put(attributes, sc.GEN_AI_REQUEST_STREAM, as_bool(body.get("stream")))
+    put(attributes, sc.OPENROUTER_REQUEST_MODELS, as_str_list(body.get("models")))
+    attributes.update(routing_attributes(body.get("provider")))
+    put(attributes, sc.ENDUSER_ID, as_str(body.get("user")))
+    return attributes
+
+
+def routing_attributes(provider: Any) -> dict[str, Any]:
+    """OpenRouter's `provider` routing object: what the caller allowed."""
+    attributes: dict[str, Any] = {}
+    if not isinstance(provider, Mapping):
+        return attributes
+    for key in sc.ROUTING_PROVIDER_KEYS:
+        value = provider.get(key)
+        name = sc.OPENROUTER_REQUEST_PROVIDER_PREFIX + key
+        if isinstance(value, bool):
+            attributes[name] = value
+        elif isinstance(value, str):
+            attributes[name] = value[:256]
+        else:
+            put(attributes, name, as_str_list(value))
+    return attributes
+
+
+def header_attributes(*header_sets: Any) -> dict[str, Any]:
+    """App attribution headers (X-Title, HTTP-Referer); later header sets win."""
+    attributes: dict[str, Any] = {}
+    for headers in header_sets:
+        if not isinstance(headers, Mapping):
+            continue
+        for name, value in headers.items():
+            if not isinstance(name, str) or not isinstance(value, str):
+                continue
+            lowered = name.lower()
+            if lowered in _TITLE_HEADERS:
+                attributes[sc.OPENROUTER_APP_TITLE] = value[:256]
+            elif lowered in _REFERER_HEADERS:
+                attributes[sc.OPENROUTER_APP_REFERER] = value[:512]
+    return attributes
+
+
+@lru_cache(maxsize=256)
+def server_attributes(base_url: str) -> tuple[tuple[str, Any], ...]:
+    """Provider name, server address and port for a client's base URL (cached: a handful per process)."""
+    try:
+        parts = urlsplit(base_url)
+        host = parts.hostname or ""
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        return ((sc.GEN_AI_PROVIDER_NAME, sc.PROVIDER_OPENAI),)
+    if host == "openrouter.ai" or host.endswith(".openrouter.ai"):
+        provider = sc.PROVIDER_OPENROUTER
+    else:
+        provider = sc.PROVIDER_OPENAI
+    return (
+        (sc.GEN_AI_PROVIDER_NAME, provider),
+        (sc.SERVER_ADDRESS, host),
+        (sc.SERVER_PORT, port),
+    )
+
+
+@lru_cache(maxsize=64)
+def api_key_fingerprint(api_key: str) -> str:
+    return hashlib.sha256(api_key.encode("utf-8", "replace")).hexdigest()[:12]
+
+
+# --- response --------------------------------------------------------------------------------
+
+
+def response_attributes(response: Any) -> dict[str, Any]:
+    """Id, served model, upstream provider and finish reasons of a completed response or chunk."""
+    attributes: dict[str, Any] = {}
+    put(attributes, sc.GEN_AI_RESPONSE_ID, as_str(get(response, "id")))
+    put(attributes, sc.GEN_AI_RESPONSE_MODEL, as_str(get(response, "model")))
+    put(attributes, sc.OPENROUTER_PROVIDER, as_str(get(response, "provider")))
+    put(attributes, sc.GEN_AI_RESPONSE_FINISH_REASONS, finish_reasons(response))
+    return attributes
+
+
+def finish_reasons(response: Any) -> list[str] | None:
+    choices = get(response, "choices")
+    if isinstance(choices, (list, tuple)):
+        reasons = [reason for reason in (as_str(get(choice, "finish_reason")) for choice in choices[:64]) if reason]
+        return reasons or None
+    status = as_str(get(response, "status"))  # Responses API
+    if status:
+        reason = as_str(get(get(response, "incomplete_details"), "reason"))
+        return [reason or status]
+    return None
+
+
+def usage_attributes(usage: Any) -> dict[str, Any]:
+    """Token counts of a usage object, chat-completions or Responses API shape."""
+    attributes: dict[str, Any] = {}
+    if usage is None:
+        return attributes
+    input_tokens = as_count(get(usage, "prompt_tokens"))
+    if input_tokens is None:
+        input_tokens = as_count(get(usage, "input_tokens"))
+    output_tokens = as_count(get(usage, "completion_tokens"))
+    if output_tokens is None:
+        output_tokens = as_count(get(usage, "output_tokens"))
+    input_details = get(usage, "prompt_tokens_details") or get(usage, "input_tokens_details")
+    output_details = get(usage, "completion_tokens_details") or get(usage, "output_tokens_details")
+    put(attributes, sc.GEN_AI_USAGE_INPUT_TOKENS, input_tokens)
+    put(attributes, sc.GEN_AI_USAGE_OUTPUT_TOKENS, output_tokens)
+    put(attributes, sc.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS, as_count(get(input_details, "cached_tokens")))
+    put(attributes, sc.GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS, as_count(get(input_details, "cache_write_tokens")))
+    put(attributes, sc.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS, as_count(get(output_details, "reasoning_tokens")))
+    return attributes
+
+
+def response_usage(response: Any) -> Any:
+    """The usage object of a response, a stream chunk, or a Responses API event carrying a response."""
+    usage = get(response, "usage")
+    if usage is None:
+        usage = get(get(response, "response"), "usage")
+    return usage
+
+
+# --- errors ----------------------------------------------------------------------------------
+
+
+def response_error(response: Any) -> tuple[str, dict[str, Any], str] | None:
+    """A 200 response that is an error: OpenRouter's `error` object, or `choices: null`.
+
+    Returns (error.type, extra attributes, short description) or None when the response is fine.
+    """
+    error = get(response, "error")
+    if error:
+        return error_details(error, default_type="response_error")
+    if isinstance(response, Mapping) and "choices" in response and response["choices"] is None:
+        return ("no_choices", {}, "response carried choices: null")
+    if not isinstance(response, Mapping) and _has_null_choices(response):
+        return ("no_choices", {}, "response carried choices: null")
+    return None
+
+
+def _has_null_choices(response: Any) -> bool:
+    fields_set = get(response, "model_fields_set")
+    return isinstance(fields_set, (set, frozenset)) and "choices" in fields_set and get(response, "choices") is None
+
+
+def error_details(error: Any, default_type: str) -> tuple[str, dict[str, Any], str]:
+    """error.type, attributes and a short, content-free description of an OpenRouter error object."""
+    attributes: dict[str, Any] = {}
+    code = get(error, "code")
+    code_text = str(code)[:64] if isinstance(code, (int, str)) and not isinstance(code, bool) and code != "" else None
+    put(attributes, sc.OPENROUTER_ERROR_CODE, code_text)
+    put(attributes, sc.OPENROUTER_ERROR_PROVIDER, as_str(get(get(error, "metadata"), "provider_name")))
+    message = as_str(get(error, "message"), limit=200) or "error"
+    return (code_text or default_type, attributes, message)
+
+
+def exception_details(exc: BaseException) -> tuple[str, dict[str, Any], str]:
+    """error.type (HTTP status or exception class), attributes and a short description of an exception."""
+    status = getattr(exc, "status_code", None)
+    body = getattr(exc, "body", None)
+    attributes: dict[str, Any] = {}
+    if isinstance(status, int) and not isinstance(status, bool):
+        attributes[sc.HTTP_RESPONSE_STATUS_CODE] = status
+        error_type = str(status)
+    else:
+        error_type = type(exc).__qualname__
+    if isinstance(body, Mapping):
+        _, error_attributes, message = error_details(body, default_type=error_type)
+        attributes.update(error_attributes)
+    else:
+        message = type(exc).__qualname__
+    return (error_type, attributes, message)
+
+
+def iter_limited(values: Iterable[Any], limit: int) -> Iterable[Any]:
+    for index, value in enumerate(values):
+        if index >= limit:
+            return
+        yield value

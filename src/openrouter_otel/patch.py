@@ -1,0 +1,97 @@
+"""What is wrapped in the `openai` SDK, and the wrappers themselves.
+
+One wrap point covers every API: `SyncAPIClient.request` / `AsyncAPIClient.request`, through which
+`create`, `parse`, the stream helpers, `with_raw_response` and `with_streaming_response` all pass. It
+runs once per logical call, around the SDK's own retry loop; `_send_request` counts the attempts.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import logging
+from typing import Any, Callable
+
+from openrouter_otel.call import Call, Telemetry
+from openrouter_otel.streams import observe_result
+
+logger = logging.getLogger(__name__)
+
+BASE_CLIENT_MODULE = "openai._base_client"
+# (class, method) pairs wrapped in BASE_CLIENT_MODULE.
+REQUEST_METHODS = (("SyncAPIClient", "request"), ("AsyncAPIClient", "request"))
+SEND_METHODS = (("SyncAPIClient", "_send_request"), ("AsyncAPIClient", "_send_request"))
+
+_current_call: contextvars.ContextVar[Call | None] = contextvars.ContextVar("openrouter_otel_call", default=None)
+
+
+def _options_of(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    options = kwargs.get("options")
+    if options is None and len(args) > 1:
+        options = args[1]
+    return options
+
+
+def sync_request_wrapper(telemetry: Telemetry) -> Callable[..., Any]:
+    def wrapper(wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        if _current_call.get() is not None:  # a nested request (e.g. a paginator) belongs to the outer call
+            return wrapped(*args, **kwargs)
+        call = telemetry.start_call(instance, _options_of(args, kwargs))
+        if call is None:
+            return wrapped(*args, **kwargs)
+        token = _enter(call)
+        try:
+            result = wrapped(*args, **kwargs)
+        except BaseException as exc:
+            _fail(call, exc)
+            raise
+        finally:
+            _leave(call, token)
+        return observe_result(call, result, is_async=False)
+
+    return wrapper
+
+
+def async_request_wrapper(telemetry: Telemetry) -> Callable[..., Any]:
+    async def wrapper(wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        if _current_call.get() is not None:
+            return await wrapped(*args, **kwargs)
+        call = telemetry.start_call(instance, _options_of(args, kwargs))
+        if call is None:
+            return await wrapped(*args, **kwargs)
+        token = _enter(call)
+        try:
+            result = await wrapped(*args, **kwargs)
+        except BaseException as exc:
+            _fail(call, exc)
+            raise
+        finally:
+            _leave(call, token)
+        return observe_result(call, result, is_async=True)
+
+    return wrapper
+
+
+def send_wrapper(wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    """Counts HTTP attempts of the current call. Works for sync and async: it returns the coroutine unawaited."""
+    call = _current_call.get()
+    if call is not None:
+        call.attempts += 1
+    return wrapped(*args, **kwargs)
+
+
+def _enter(call: Call) -> contextvars.Token[Call | None]:
+    call.activate()
+    return _current_call.set(call)
+
+
+def _leave(call: Call, token: contextvars.Token[Call | None]) -> None:
+    try:
+        _current_call.reset(token)
+    except ValueError:  # reset from another context (should not happen); never raise into the caller
+        _current_call.set(None)
+    call.deactivate()
+
+
+def _fail(call: Call, exc: BaseException) -> None:
+    call.record_error(exc)
+    call.finish()

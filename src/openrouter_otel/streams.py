@@ -1,0 +1,384 @@
+"""Streams and lazily-read responses: observe what the caller reads, end the span exactly once.
+
+A stream's span ends when the stream is exhausted, raises, is closed (directly, by a `with` block, by
+the SDK's stream helpers or by closing the HTTP response), is broken out of, or is garbage-collected
+after being abandoned. The proxies yield exactly what the SDK yields; per chunk they keep a reference
+or two and read a couple of fields, nothing more.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import weakref
+from typing import Any
+
+import wrapt
+
+from openrouter_otel.call import Call
+from openrouter_otel import semconv as sc
+from openrouter_otel.extract import response_attributes, response_error
+
+logger = logging.getLogger(__name__)
+
+_RESPONSE_DONE_EVENTS = frozenset({"response.completed", "response.incomplete", "response.failed"})
+
+
+class StreamTracker:
+    """What has been seen of one streamed response; turns it into the call's result at the end."""
+
+    __slots__ = ("call", "responses_api", "first", "last", "usage", "final", "finish", "content", "reading", "ended")
+
+    def __init__(self, call: Call) -> None:
+        self.call = call
+        self.responses_api = call.is_responses_api
+        self.first: Any = None
+        self.last: Any = None
+        self.usage: Any = None
+        self.final: Any = None
+        self.finish: dict[int, str] = {}
+        self.content: dict[int, list[str]] | None = {} if call.telemetry.settings.capture_message_content else None
+        self.reading = False
+        self.ended = False
+
+    def observe(self, item: Any) -> None:
+        if self.first is None:
+            self.first = item
+            self.call.mark_first_chunk()
+        self.last = item
+        try:
+            if self.responses_api:
+                self._observe_event(item)
+            else:
+                self._observe_chunk(item)
+        except Exception:
+            logger.debug("openrouter-otel: could not read a stream chunk", exc_info=True)
+
+    def _observe_chunk(self, chunk: Any) -> None:
+        usage = chunk.usage
+        if usage is not None:
+            self.usage = usage
+        for choice in chunk.choices or ():
+            reason = choice.finish_reason
+            if reason is not None:
+                self.finish[choice.index] = reason
+            if self.content is not None:
+                text = getattr(choice.delta, "content", None)
+                if isinstance(text, str):
+                    self.content.setdefault(choice.index, []).append(text)
+
+    def _observe_event(self, event: Any) -> None:
+        event_type = getattr(event, "type", None)
+        if event_type in _RESPONSE_DONE_EVENTS:
+            self.final = event.response
+        elif self.content is not None and event_type == "response.output_text.delta":
+            self.content.setdefault(0, []).append(event.delta)
+
+    def end(self, outcome: str, error: BaseException | None = None) -> None:
+        if self.ended:
+            return
+        self.ended = True
+        call = self.call
+        try:
+            if call.stream_outcome is None:
+                call.stream_outcome = outcome
+            self._record_result()
+            if error is not None:
+                call.record_error(error)
+        except Exception:
+            logger.debug("openrouter-otel: could not summarise a stream", exc_info=True)
+        call.finish()
+
+    def _record_result(self) -> None:
+        call = self.call
+        if self.final is not None:
+            call.record_response(self.final)
+            return
+        for item in (self.first, self.last):
+            if item is not None:
+                call.result.update(response_attributes(item))
+        if self.finish:
+            call.result[sc.GEN_AI_RESPONSE_FINISH_REASONS] = [self.finish[index] for index in sorted(self.finish)]
+        if self.usage is not None:
+            call.usage = self.usage
+        if self.last is not None:
+            error = response_error(self.last)
+            if error is not None:
+                call.error = error
+        if self.content is not None:
+            call.output_messages = [
+                {"role": "assistant", "content": "".join(parts), "finish_reason": self.finish.get(index)}
+                for index, parts in sorted(self.content.items())
+            ]
+
+    def on_http_close(self) -> None:
+        # The SDK closes the HTTP response itself at the end of iteration; that end is handled there.
+        if not self.reading:
+            self.end("closed")
+
+    def on_collected(self) -> None:
+        self.end("abandoned")
+
+
+def hook_http_close(http_response: Any, on_close: Any, is_async: bool) -> None:
+    """Call `on_close` after the HTTP response is closed, by whoever closes it."""
+    name = "aclose" if is_async else "close"
+    original = getattr(http_response, name, None)
+    if original is None:
+        return
+    if is_async:
+
+        async def aclose() -> None:
+            try:
+                await original()
+            finally:
+                on_close()
+
+        setattr(http_response, name, aclose)
+    else:
+
+        def close() -> None:
+            try:
+                original()
+            finally:
+                on_close()
+
+        setattr(http_response, name, close)
+
+
+class _TrackedProxy(wrapt.ObjectProxy):  # type: ignore[misc]
+    def __init__(self, wrapped: Any, tracker: StreamTracker) -> None:
+        super().__init__(wrapped)
+        self._self_tracker = tracker
+        weakref.finalize(self, tracker.on_collected)
+
+
+class StreamProxy(_TrackedProxy):
+    """An `openai.Stream` that reports to a StreamTracker; `isinstance(x, openai.Stream)` still holds."""
+
+    def __iter__(self) -> Any:
+        tracker = self._self_tracker
+        iterator = iter(self.__wrapped__)
+        observe = tracker.observe
+        outcome = "abandoned"
+        try:
+            while True:
+                tracker.reading = True
+                try:
+                    item = next(iterator)
+                except StopIteration:
+                    outcome = "completed"
+                    return
+                finally:
+                    tracker.reading = False
+                observe(item)
+                yield item
+        except GeneratorExit:
+            raise
+        except BaseException as exc:
+            outcome = "error"
+            tracker.end(outcome, exc)
+            raise
+        finally:
+            if outcome != "error":
+                tracker.end(outcome)
+
+    def __next__(self) -> Any:
+        tracker = self._self_tracker
+        tracker.reading = True
+        try:
+            item = self.__wrapped__.__next__()
+        except StopIteration:
+            tracker.reading = False
+            tracker.end("completed")
+            raise
+        except BaseException as exc:
+            tracker.reading = False
+            tracker.end("error", exc)
+            raise
+        tracker.reading = False
+        tracker.observe(item)
+        return item
+
+    def __enter__(self) -> Any:
+        self.__wrapped__.__enter__()
+        return self
+
+    def __exit__(self, *exc_info: Any) -> Any:
+        try:
+            return self.__wrapped__.__exit__(*exc_info)
+        finally:
+            self._self_tracker.end("closed")
+
+    def close(self) -> None:
+        try:
+            self.__wrapped__.close()
+        finally:
+            self._self_tracker.end("closed")
+
+
+class AsyncStreamProxy(_TrackedProxy):
+    """An `openai.AsyncStream` that reports to a StreamTracker."""
+
+    async def __aiter__(self) -> Any:
+        tracker = self._self_tracker
+        iterator = self.__wrapped__.__aiter__()
+        observe = tracker.observe
+        outcome = "abandoned"
+        try:
+            while True:
+                tracker.reading = True
+                try:
+                    item = await iterator.__anext__()
+                except StopAsyncIteration:
+                    outcome = "completed"
+                    return
+                finally:
+                    tracker.reading = False
+                observe(item)
+                yield item
+        except GeneratorExit:
+            raise
+        except BaseException as exc:
+            outcome = "error"
+            tracker.end(outcome, exc)
+            raise
+        finally:
+            if outcome != "error":
+                tracker.end(outcome)
+
+    async def __anext__(self) -> Any:
+        tracker = self._self_tracker
+        tracker.reading = True
+        try:
+            item = await self.__wrapped__.__anext__()
+        except StopAsyncIteration:
+            tracker.reading = False
+            tracker.end("completed")
+            raise
+        except BaseException as exc:
+            tracker.reading = False
+            tracker.end("error", exc)
+            raise
+        tracker.reading = False
+        tracker.observe(item)
+        return item
+
+    async def __aenter__(self) -> Any:
+        await self.__wrapped__.__aenter__()
+        return self
+
+    async def __aexit__(self, *exc_info: Any) -> Any:
+        try:
+            return await self.__wrapped__.__aexit__(*exc_info)
+        finally:
+            self._self_tracker.end("closed")
+
+    async def close(self) -> None:
+        try:
+            await self.__wrapped__.close()
+        finally:
+            self._self_tracker.end("closed")
+
+
+class RawResponseProxy(wrapt.ObjectProxy):  # type: ignore[misc]
+    """A response whose body the caller reads later (`with_streaming_response`, raw streams)."""
+
+    def __init__(self, wrapped: Any, call: Call, is_async: bool) -> None:
+        super().__init__(wrapped)
+        self._self_call = call
+        self._self_is_async = is_async
+        weakref.finalize(self, _finish_unless_streaming, call)
+
+    def parse(self, *args: Any, **kwargs: Any) -> Any:
+        if self._self_is_async:
+            return self._aparse(*args, **kwargs)
+        return self._self_observe(self.__wrapped__.parse(*args, **kwargs))
+
+    async def _aparse(self, *args: Any, **kwargs: Any) -> Any:
+        return self._self_observe(await self.__wrapped__.parse(*args, **kwargs))
+
+    def json(self, *args: Any, **kwargs: Any) -> Any:
+        if self._self_is_async:
+            return self._ajson(*args, **kwargs)
+        return self._self_observe_body(self.__wrapped__.json(*args, **kwargs))
+
+    async def _ajson(self, *args: Any, **kwargs: Any) -> Any:
+        return self._self_observe_body(await self.__wrapped__.json(*args, **kwargs))
+
+    def _self_observe(self, result: Any) -> Any:
+        return observe_result(self._self_call, result, self._self_is_async)
+
+    def _self_observe_body(self, body: Any) -> Any:
+        call = self._self_call
+        call.record_response(body)
+        call.finish()
+        return body
+
+
+def observe_result(call: Call, result: Any, is_async: bool) -> Any:
+    """Hand the SDK's result to the call; returns what the caller gets (the result, or a proxy of it)."""
+    try:
+        kind = _result_kind(result)
+        if kind == "stream":
+            call.stream_tracked = True
+            tracker = StreamTracker(call)
+            hook_http_close(result.response, tracker.on_http_close, is_async)
+            return AsyncStreamProxy(result, tracker) if is_async else StreamProxy(result, tracker)
+        if kind == "api_response":
+            return _observe_api_response(call, result, is_async)
+        if kind == "http_response":
+            call.finish()
+            return result
+        call.record_response(result)
+        call.finish()
+    except Exception:
+        logger.debug("openrouter-otel: could not observe a result", exc_info=True)
+        call.finish()
+    return result
+
+
+def _observe_api_response(call: Call, result: Any, is_async: bool) -> Any:
+    http_response = result.http_response
+    if _body_is_read(http_response):
+        call.record_response(_json_or_none(http_response))
+        call.finish()
+        return result
+    hook_http_close(http_response, lambda: _finish_unless_streaming(call), is_async)
+    return RawResponseProxy(result, call, is_async)
+
+
+def _finish_unless_streaming(call: Call) -> None:
+    # Once parse() handed out a stream, the stream's own tracker ends the call with what it saw.
+    if not call.stream_tracked:
+        call.finish()
+
+
+def _result_kind(result: Any) -> str:
+    from openai import AsyncStream, Stream
+    from openai._legacy_response import LegacyAPIResponse
+    from openai._response import BaseAPIResponse
+
+    if isinstance(result, (Stream, AsyncStream)):
+        return "stream"
+    if isinstance(result, (LegacyAPIResponse, BaseAPIResponse)):
+        return "api_response"
+    if hasattr(result, "status_code") and hasattr(result, "headers") and hasattr(result, "request"):
+        return "http_response"
+    return "model"
+
+
+def _body_is_read(http_response: Any) -> bool:
+    try:
+        http_response.content  # noqa: B018 - raises when the body has not been read
+    except Exception:
+        return False
+    return True
+
+
+def _json_or_none(http_response: Any) -> Any:
+    try:
+        return json.loads(http_response.content)
+    except Exception:
+        return None
+
