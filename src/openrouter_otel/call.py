@@ -32,7 +32,7 @@ from openrouter_otel.extract import (
     response_attributes,
     response_error,
     response_usage,
-    server_attributes,
+    client_server_attributes,
     usage_attributes,
 )
 from openrouter_otel.instruments import Instruments
@@ -43,20 +43,6 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-# Span attributes that describe the request's sampling, not the call's outcome: kept off the audit record.
-_NOT_AUDITED = frozenset(
-    {
-        sc.GEN_AI_REQUEST_TEMPERATURE,
-        sc.GEN_AI_REQUEST_TOP_P,
-        sc.GEN_AI_REQUEST_SEED,
-        sc.GEN_AI_REQUEST_STOP_SEQUENCES,
-        sc.GEN_AI_REQUEST_FREQUENCY_PENALTY,
-        sc.GEN_AI_REQUEST_PRESENCE_PENALTY,
-        sc.GEN_AI_INPUT_MESSAGES,
-        sc.GEN_AI_OUTPUT_MESSAGES,
-        sc.SERVER_PORT,
-    }
-)
 
 
 class Telemetry:
@@ -130,10 +116,11 @@ class Call:
         attributes: dict[str, Any] = {sc.GEN_AI_OPERATION_NAME: self.operation}
         base_url = getattr(client, "base_url", None)
         if base_url is not None:
-            attributes.update(server_attributes(str(base_url)))
+            attributes.update(client_server_attributes(base_url))
         attributes.update(request_attributes(self.body))
         attributes.update(header_attributes(getattr(client, "_custom_headers", None), getattr(options, "headers", None)))
-        attributes.update(current_audit_attributes())
+        self.audit_context = current_audit_attributes()
+        attributes.update(self.audit_context)
         api_key = getattr(client, "api_key", None)
         if isinstance(api_key, str) and api_key:
             attributes[sc.OPENROUTER_API_KEY_FINGERPRINT] = api_key_fingerprint(api_key)
@@ -311,7 +298,8 @@ class Call:
         audit_logger = self.telemetry.audit_logger
         if audit_logger is None:
             return
-        record = {key: value for key, value in attributes.items() if key not in _NOT_AUDITED}
+        record = {key: attributes[key] for key in sc.AUDIT_ATTRIBUTE_KEYS if key in attributes}
+        record.update(self.audit_context)
         record[sc.OPENROUTER_LATENCY] = duration
         record[sc.OPENROUTER_STATUS] = "error" if self.error is not None else "ok"
         audit_logger.emit(
@@ -357,7 +345,7 @@ def _output_messages(response: Any) -> list[Any] | None:
                 }
             )
         return messages
-    text = get(response, "output_text")
+    text = getattr(response, "output_text", None)  # a property of the Responses API model
     if isinstance(text, str):
         return [{"role": "assistant", "content": text}]
     return None

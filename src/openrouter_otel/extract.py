@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import math
 from functools import lru_cache
-from typing import Any, Iterable, Mapping
+from typing import Any, Mapping
 from urllib.parse import urlsplit
 
 from openrouter_otel import semconv as sc
@@ -21,18 +21,18 @@ _OPERATION_BY_PATH = (
     ("/responses", sc.OPERATION_CHAT),
 )
 
-# Request parameters recorded under their semantic-convention names: (body key, attribute, kind).
-_REQUEST_PARAMS = (
-    ("max_tokens", sc.GEN_AI_REQUEST_MAX_TOKENS, int),
-    ("max_completion_tokens", sc.GEN_AI_REQUEST_MAX_TOKENS, int),
-    ("max_output_tokens", sc.GEN_AI_REQUEST_MAX_TOKENS, int),
-    ("temperature", sc.GEN_AI_REQUEST_TEMPERATURE, float),
-    ("top_p", sc.GEN_AI_REQUEST_TOP_P, float),
-    ("seed", sc.GEN_AI_REQUEST_SEED, int),
-    ("frequency_penalty", sc.GEN_AI_REQUEST_FREQUENCY_PENALTY, float),
-    ("presence_penalty", sc.GEN_AI_REQUEST_PRESENCE_PENALTY, float),
-    ("n", sc.GEN_AI_REQUEST_CHOICE_COUNT, int),
-)
+# Request parameters recorded under their semantic-convention names: body key -> (attribute, kind).
+_REQUEST_PARAMS = {
+    "max_tokens": (sc.GEN_AI_REQUEST_MAX_TOKENS, int),
+    "max_completion_tokens": (sc.GEN_AI_REQUEST_MAX_TOKENS, int),
+    "max_output_tokens": (sc.GEN_AI_REQUEST_MAX_TOKENS, int),
+    "temperature": (sc.GEN_AI_REQUEST_TEMPERATURE, float),
+    "top_p": (sc.GEN_AI_REQUEST_TOP_P, float),
+    "seed": (sc.GEN_AI_REQUEST_SEED, int),
+    "frequency_penalty": (sc.GEN_AI_REQUEST_FREQUENCY_PENALTY, float),
+    "presence_penalty": (sc.GEN_AI_REQUEST_PRESENCE_PENALTY, float),
+    "n": (sc.GEN_AI_REQUEST_CHOICE_COUNT, int),
+}
 
 _TITLE_HEADERS = ("x-title", "x-openrouter-title")
 _REFERER_HEADERS = ("http-referer",)
@@ -42,18 +42,30 @@ _REFERER_HEADERS = ("http-referer",)
 
 
 def get(obj: Any, key: str) -> Any:
-    """Field `key` of a dict or an object (SDK models keep OpenRouter's extra fields as attributes)."""
+    """Field `key` of a dict or an SDK model (which keeps OpenRouter's extra fields in its extras).
+
+    Pydantic models are read through their field dict and extras rather than getattr: a missing field
+    would otherwise cost an AttributeError per lookup, on every call.
+    """
     if obj is None:
         return None
-    if isinstance(obj, Mapping):
-        try:
-            return obj.get(key)
-        except Exception:
-            return None
+    if type(obj) is dict:
+        return obj.get(key)
     try:
+        values = obj.__dict__
+        if key in values:
+            return values[key]
+        extra = getattr(obj, "__pydantic_extra__", _NOT_PYDANTIC)
+        if extra is not _NOT_PYDANTIC:
+            return extra.get(key) if extra else None
+        if isinstance(obj, Mapping):
+            return obj.get(key)
         return getattr(obj, key, None)
     except Exception:
         return None
+
+
+_NOT_PYDANTIC = object()
 
 
 def as_int(value: Any) -> int | None:
@@ -122,15 +134,19 @@ def request_attributes(body: Any) -> dict[str, Any]:
     if not isinstance(body, Mapping):
         return attributes
     put(attributes, sc.GEN_AI_REQUEST_MODEL, as_str(body.get("model")))
-    for key, attribute, kind in _REQUEST_PARAMS:
-        if attribute not in attributes:
-            value = body.get(key)
-            put(attributes, attribute, as_int(value) if kind is int else as_float(value))
-    put(attributes, sc.GEN_AI_REQUEST_STOP_SEQUENCES, as_str_list(body.get("stop")))
+    for key, value in body.items():
+        spec = _REQUEST_PARAMS.get(key)
+        if spec is not None and spec[0] not in attributes:
+            put(attributes, spec[0], as_int(value) if spec[1] is int else as_float(value))
+    if "stop" in body:
+        put(attributes, sc.GEN_AI_REQUEST_STOP_SEQUENCES, as_str_list(body["stop"]))
     put(attributes, sc.GEN_AI_REQUEST_STREAM, as_bool(body.get("stream")))
-    put(attributes, sc.OPENROUTER_REQUEST_MODELS, as_str_list(body.get("models")))
-    attributes.update(routing_attributes(body.get("provider")))
-    put(attributes, sc.ENDUSER_ID, as_str(body.get("user")))
+    if "models" in body:
+        put(attributes, sc.OPENROUTER_REQUEST_MODELS, as_str_list(body["models"]))
+    if "provider" in body:
+        attributes.update(routing_attributes(body["provider"]))
+    if "user" in body:
+        put(attributes, sc.ENDUSER_ID, as_str(body["user"]))
     return attributes
 
 
@@ -168,9 +184,24 @@ def header_attributes(*header_sets: Any) -> dict[str, Any]:
     return attributes
 
 
+_server_cache: dict[int, tuple[Any, tuple[tuple[str, Any], ...]]] = {}
+
+
+def client_server_attributes(base_url: Any) -> tuple[tuple[str, Any], ...]:
+    """server_attributes() of a client's base URL object, cached by identity (str() of a URL is not free)."""
+    cached = _server_cache.get(id(base_url))
+    if cached is not None and cached[0] is base_url:
+        return cached[1]
+    attributes = server_attributes(str(base_url))
+    if len(_server_cache) > 256:
+        _server_cache.clear()
+    _server_cache[id(base_url)] = (base_url, attributes)  # holding the object keeps its id unique
+    return attributes
+
+
 @lru_cache(maxsize=256)
 def server_attributes(base_url: str) -> tuple[tuple[str, Any], ...]:
-    """Provider name, server address and port for a client's base URL (cached: a handful per process)."""
+    """Provider name, server address and port for a base URL (cached: a handful per process)."""
     try:
         parts = urlsplit(base_url)
         host = parts.hostname or ""
@@ -266,7 +297,7 @@ def response_error(response: Any) -> tuple[str, dict[str, Any], str] | None:
 
 
 def _has_null_choices(response: Any) -> bool:
-    fields_set = get(response, "model_fields_set")
+    fields_set = getattr(response, "__pydantic_fields_set__", None)
     return isinstance(fields_set, (set, frozenset)) and "choices" in fields_set and get(response, "choices") is None
 
 
@@ -297,10 +328,3 @@ def exception_details(exc: BaseException) -> tuple[str, dict[str, Any], str]:
     else:
         message = type(exc).__qualname__
     return (error_type, attributes, message)
-
-
-def iter_limited(values: Iterable[Any], limit: int) -> Iterable[Any]:
-    for index, value in enumerate(values):
-        if index >= limit:
-            return
-        yield value

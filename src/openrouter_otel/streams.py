@@ -354,14 +354,27 @@ def _finish_unless_streaming(call: Call) -> None:
         call.finish()
 
 
-def _result_kind(result: Any) -> str:
-    from openai import AsyncStream, Stream
-    from openai._legacy_response import LegacyAPIResponse
-    from openai._response import BaseAPIResponse
+_SDK_CLASSES: tuple[type, tuple[type, ...], tuple[type, ...]] | None = None
 
-    if isinstance(result, (Stream, AsyncStream)):
+
+def _sdk_classes() -> tuple[type, tuple[type, ...], tuple[type, ...]]:
+    global _SDK_CLASSES
+    if _SDK_CLASSES is None:
+        from openai import AsyncStream, BaseModel, Stream
+        from openai._legacy_response import LegacyAPIResponse
+        from openai._response import BaseAPIResponse
+
+        _SDK_CLASSES = (BaseModel, (Stream, AsyncStream), (LegacyAPIResponse, BaseAPIResponse))
+    return _SDK_CLASSES
+
+
+def _result_kind(result: Any) -> str:
+    model, streams, api_responses = _sdk_classes()
+    if isinstance(result, model):
+        return "model"
+    if isinstance(result, streams):
         return "stream"
-    if isinstance(result, (LegacyAPIResponse, BaseAPIResponse)):
+    if isinstance(result, api_responses):
         return "api_response"
     if hasattr(result, "status_code") and hasattr(result, "headers") and hasattr(result, "request"):
         return "http_response"
