@@ -20,12 +20,11 @@ from opentelemetry.trace import SpanKind, Status, StatusCode
 from openrouter_otel import semconv as sc
 from openrouter_otel.audit import current_audit_attributes
 from openrouter_otel.config import Settings
+from openrouter_otel.content import input_messages, output_messages
 from openrouter_otel.cost import Cost, resolve_cost
 from openrouter_otel.extract import (
     api_key_fingerprint,
-    as_str,
     exception_details,
-    get,
     header_attributes,
     operation_for_path,
     request_attributes,
@@ -132,13 +131,7 @@ class Call:
         return attributes
 
     def _capture_input(self, attributes: dict[str, Any]) -> None:
-        body = self.body
-        if not isinstance(body, Mapping):
-            return
-        messages = body.get("messages")
-        if messages is None:
-            source = body.get("input", body.get("prompt"))
-            messages = [{"role": "user", "content": source}] if source is not None else None
+        messages = input_messages(self.body)
         if messages is not None:
             attributes[sc.GEN_AI_INPUT_MESSAGES] = self._redacted_json(messages)
 
@@ -175,7 +168,7 @@ class Call:
             if error is not None:
                 self.error = error
             if self.telemetry.settings.capture_message_content:
-                self.output_messages = _output_messages(response)
+                self.output_messages = output_messages(response)
         except Exception:
             logger.debug("openrouter-otel: could not read a response", exc_info=True)
 
@@ -329,26 +322,6 @@ def _is_openrouter_response(attributes: Mapping[str, Any]) -> bool:
         and response_id.startswith("gen-")
         and sc.OPENROUTER_PROVIDER in attributes
     )
-
-
-def _output_messages(response: Any) -> list[Any] | None:
-    choices = get(response, "choices")
-    if isinstance(choices, (list, tuple)):
-        messages = []
-        for choice in choices:
-            message = get(choice, "message")
-            messages.append(
-                {
-                    "role": as_str(get(message, "role")) or "assistant",
-                    "content": get(message, "content") if message is not None else get(choice, "text"),
-                    "finish_reason": as_str(get(choice, "finish_reason")),
-                }
-            )
-        return messages
-    text = getattr(response, "output_text", None)  # a property of the Responses API model
-    if isinstance(text, str):
-        return [{"role": "assistant", "content": text}]
-    return None
 
 
 def _end_quietly(span: trace.Span, end_ns: int | None = None) -> None:

@@ -16,6 +16,7 @@ from typing import Any
 import wrapt
 
 from openrouter_otel.call import Call
+from openrouter_otel.content import streamed_output_messages
 from openrouter_otel import semconv as sc
 from openrouter_otel.extract import response_attributes, response_error
 
@@ -106,10 +107,7 @@ class StreamTracker:
             if error is not None:
                 call.error = error
         if self.content is not None:
-            call.output_messages = [
-                {"role": "assistant", "content": "".join(parts), "finish_reason": self.finish.get(index)}
-                for index, parts in sorted(self.content.items())
-            ]
+            call.output_messages = streamed_output_messages(self.content, self.finish)
 
     def on_http_close(self) -> None:
         # The SDK closes the HTTP response itself at the end of iteration; that end is handled there.
