@@ -17,7 +17,7 @@ MESSAGES = [{"role": "system", "content": "You are terse."}, {"role": "user", "c
 
 def everything_exported(pipelines) -> str:
     spans = [json.loads(span.to_json()) for span in pipelines.spans()]
-    logs = [json.loads(record.to_json()) for record in pipelines.audit_records()]
+    logs = [json.loads(readable.to_json()) for readable in pipelines.log_exporter.get_finished_logs()]
     data = pipelines.metric_reader.get_metrics_data()
     metrics = data.to_json() if data is not None else ""
     return json.dumps(spans) + json.dumps(logs) + metrics

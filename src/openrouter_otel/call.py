@@ -95,6 +95,7 @@ class Call:
         self.output_messages: list[Any] | None = None
         self.stream_outcome: str | None = None
         self.stream_tracked = False
+        self.reading_body = False
         self._lock = threading.Lock()
         self._ended = False
         self.body = _request_body(options)

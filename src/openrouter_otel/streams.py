@@ -288,21 +288,48 @@ class RawResponseProxy(wrapt.ObjectProxy):  # type: ignore[misc]
         self._self_is_async = is_async
         weakref.finalize(self, _finish_unless_streaming, call)
 
+    # Reading the body closes the HTTP response before parse()/json() return; the close hook must then
+    # leave the ending to us, so that the parsed result is recorded first.
+
     def parse(self, *args: Any, **kwargs: Any) -> Any:
         if self._self_is_async:
             return self._aparse(*args, **kwargs)
-        return self._self_observe(self.__wrapped__.parse(*args, **kwargs))
+        self._self_call.reading_body = True
+        try:
+            result = self.__wrapped__.parse(*args, **kwargs)
+        except BaseException:
+            self._self_call.finish()
+            raise
+        return self._self_observe(result)
 
     async def _aparse(self, *args: Any, **kwargs: Any) -> Any:
-        return self._self_observe(await self.__wrapped__.parse(*args, **kwargs))
+        self._self_call.reading_body = True
+        try:
+            result = await self.__wrapped__.parse(*args, **kwargs)
+        except BaseException:
+            self._self_call.finish()
+            raise
+        return self._self_observe(result)
 
     def json(self, *args: Any, **kwargs: Any) -> Any:
         if self._self_is_async:
             return self._ajson(*args, **kwargs)
-        return self._self_observe_body(self.__wrapped__.json(*args, **kwargs))
+        self._self_call.reading_body = True
+        try:
+            body = self.__wrapped__.json(*args, **kwargs)
+        except BaseException:
+            self._self_call.finish()
+            raise
+        return self._self_observe_body(body)
 
     async def _ajson(self, *args: Any, **kwargs: Any) -> Any:
-        return self._self_observe_body(await self.__wrapped__.json(*args, **kwargs))
+        self._self_call.reading_body = True
+        try:
+            body = await self.__wrapped__.json(*args, **kwargs)
+        except BaseException:
+            self._self_call.finish()
+            raise
+        return self._self_observe_body(body)
 
     def _self_observe(self, result: Any) -> Any:
         return observe_result(self._self_call, result, self._self_is_async)
@@ -348,7 +375,7 @@ def _observe_api_response(call: Call, result: Any, is_async: bool) -> Any:
 
 def _finish_unless_streaming(call: Call) -> None:
     # Once parse() handed out a stream, the stream's own tracker ends the call with what it saw.
-    if not call.stream_tracked:
+    if not call.stream_tracked and not call.reading_body:
         call.finish()
 
 
