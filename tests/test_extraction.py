@@ -110,6 +110,7 @@ def test_app_attribution_headers_are_read_case_insensitively():
         ("https://openrouter.ai/api/v1", sc.PROVIDER_OPENROUTER, "openrouter.ai", 443),
         ("https://api.openai.com/v1", sc.PROVIDER_OPENAI, "api.openai.com", 443),
         ("http://vllm.internal:8000/v1", sc.PROVIDER_OPENAI, "vllm.internal", 8000),
+        ("http://llm-gateway.corp:8080/openrouter/api/v1", sc.PROVIDER_OPENROUTER, "llm-gateway.corp", 8080),
     ],
 )
 def test_provider_name_follows_the_client_host(base_url, provider, address, port):

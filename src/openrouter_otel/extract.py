@@ -208,7 +208,9 @@ def server_attributes(base_url: str) -> tuple[tuple[str, Any], ...]:
         port = parts.port or (443 if parts.scheme == "https" else 80)
     except ValueError:
         return ((sc.GEN_AI_PROVIDER_NAME, sc.PROVIDER_OPENAI),)
-    if host == "openrouter.ai" or host.endswith(".openrouter.ai"):
+    # OpenRouter's API lives under /api/v1; gateways in front of it (and the local replay server) keep
+    # that path, while OpenAI-compatible servers use /v1 or /openai/...
+    if host == "openrouter.ai" or host.endswith(".openrouter.ai") or parts.path.rstrip("/").endswith("/api/v1"):
         provider = sc.PROVIDER_OPENROUTER
     else:
         provider = sc.PROVIDER_OPENAI
