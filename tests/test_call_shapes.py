@@ -209,3 +209,24 @@ def test_other_endpoints_are_not_instrumented(instrumented, replay_server):
     with pytest.raises(openai.APIStatusError):
         client.models.retrieve("anthropic/claude-sonnet-4.5")
     assert instrumented.spans() == []
+
+
+def test_openai_compatible_endpoint_is_provider_openai_with_an_estimated_cost(instrumented, replay_server):
+    base_url = replay_server.base_url.replace("/api/v1", "/v1")
+    client = openai.OpenAI(base_url=base_url, api_key=TEST_API_KEY, max_retries=0)
+    response = client.chat.completions.create(model="gpt-4o", messages=MESSAGES, **scenario("openai_style"))
+    assert response.id.startswith("chatcmpl-")
+    attributes = instrumented.only_span().attributes
+    assert attributes[sc.GEN_AI_PROVIDER_NAME] == sc.PROVIDER_OPENAI
+    assert sc.OPENROUTER_PROVIDER not in attributes
+    assert attributes[sc.OPENROUTER_COST_SOURCE] == sc.COST_SOURCE_ESTIMATE
+    expected = response.usage.prompt_tokens * 2.5e-6 + response.usage.completion_tokens * 10e-6
+    assert attributes[sc.GEN_AI_USAGE_COST] == pytest.approx(expected, rel=0.05)
+
+
+def test_byok_call_records_upstream_cost_and_byok_flag(instrumented, client):
+    response = client.chat.completions.create(model="anthropic/claude-sonnet-4.5", messages=MESSAGES, **scenario("byok"))
+    attributes = instrumented.only_span().attributes
+    assert attributes[sc.OPENROUTER_IS_BYOK] is True
+    assert attributes[sc.GEN_AI_USAGE_COST] == response.usage.cost
+    assert attributes[sc.OPENROUTER_COST_UPSTREAM] == response.usage.cost_details["upstream_inference_cost"]

@@ -74,6 +74,7 @@ __all__ = [
 ]
 
 API_PREFIX = "/api/v1"
+OPENAI_PREFIX = "/v1"
 TOKEN_HEADER = "X-Replay-Token"
 EXCHANGE_HEADER = "X-Replay-Exchange"
 SCENARIO_HEADER = "X-Replay-Scenario"
@@ -1268,7 +1269,11 @@ def _is_json(text: str) -> bool:
 
 
 def _route(path: str) -> str:
-    return path[len(API_PREFIX):] if path.startswith(API_PREFIX + "/") else path
+    # OpenRouter's layout (/api/v1/...) and OpenAI's (/v1/...), so one server can play either.
+    for prefix in (API_PREFIX, OPENAI_PREFIX):
+        if path.startswith(prefix + "/"):
+            return path[len(prefix):]
+    return path
 
 
 def _data_event(payload: str) -> bytes:
