@@ -11,7 +11,7 @@ from functools import lru_cache
 from typing import Any
 
 from openrouter_otel import semconv as sc
-from openrouter_otel.extract import as_bool, as_count, as_float, get, put
+from openrouter_otel.extract import as_bool, as_float, get, put, usage_attributes
 
 logger = logging.getLogger(__name__)
 
@@ -48,17 +48,13 @@ def resolve_cost(usage: Any, *, model: str | None, provider_name: str | None) ->
 def estimate_cost(usage: Any, *, model: str | None, provider_name: str | None) -> float | None:
     if not model:
         return None
-    input_tokens = as_count(get(usage, "prompt_tokens"))
-    if input_tokens is None:
-        input_tokens = as_count(get(usage, "input_tokens"))
-    output_tokens = as_count(get(usage, "completion_tokens"))
-    if output_tokens is None:
-        output_tokens = as_count(get(usage, "output_tokens"))
+    tokens = usage_attributes(usage)
+    input_tokens = tokens.get(sc.GEN_AI_USAGE_INPUT_TOKENS)
+    output_tokens = tokens.get(sc.GEN_AI_USAGE_OUTPUT_TOKENS)
     if input_tokens is None and output_tokens is None:
         return None
-    details = get(usage, "prompt_tokens_details") or get(usage, "input_tokens_details")
-    cached = as_count(get(details, "cached_tokens")) or 0
-    return _price(model, provider_name, input_tokens or 0, output_tokens or 0, min(cached, input_tokens or 0))
+    cached = min(tokens.get(sc.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS) or 0, input_tokens or 0)
+    return _price(model, provider_name, input_tokens or 0, output_tokens or 0, cached)
 
 
 @lru_cache(maxsize=4096)

@@ -292,44 +292,30 @@ class RawResponseProxy(wrapt.ObjectProxy):  # type: ignore[misc]
     # leave the ending to us, so that the parsed result is recorded first.
 
     def parse(self, *args: Any, **kwargs: Any) -> Any:
-        if self._self_is_async:
-            return self._aparse(*args, **kwargs)
-        self._self_call.reading_body = True
-        try:
-            result = self.__wrapped__.parse(*args, **kwargs)
-        except BaseException:
-            self._self_call.finish()
-            raise
-        return self._self_observe(result)
-
-    async def _aparse(self, *args: Any, **kwargs: Any) -> Any:
-        self._self_call.reading_body = True
-        try:
-            result = await self.__wrapped__.parse(*args, **kwargs)
-        except BaseException:
-            self._self_call.finish()
-            raise
-        return self._self_observe(result)
+        return self._self_read(self.__wrapped__.parse, self._self_observe, args, kwargs)
 
     def json(self, *args: Any, **kwargs: Any) -> Any:
-        if self._self_is_async:
-            return self._ajson(*args, **kwargs)
-        self._self_call.reading_body = True
-        try:
-            body = self.__wrapped__.json(*args, **kwargs)
-        except BaseException:
-            self._self_call.finish()
-            raise
-        return self._self_observe_body(body)
+        return self._self_read(self.__wrapped__.json, self._self_observe_body, args, kwargs)
 
-    async def _ajson(self, *args: Any, **kwargs: Any) -> Any:
-        self._self_call.reading_body = True
+    def _self_read(self, read: Any, observe: Any, args: Any, kwargs: Any) -> Any:
+        call = self._self_call
+        call.reading_body = True
+        if self._self_is_async:
+            return self._self_aread(read, observe, args, kwargs)
         try:
-            body = await self.__wrapped__.json(*args, **kwargs)
+            result = read(*args, **kwargs)
+        except BaseException:
+            call.finish()
+            raise
+        return observe(result)
+
+    async def _self_aread(self, read: Any, observe: Any, args: Any, kwargs: Any) -> Any:
+        try:
+            result = await read(*args, **kwargs)
         except BaseException:
             self._self_call.finish()
             raise
-        return self._self_observe_body(body)
+        return observe(result)
 
     def _self_observe(self, result: Any) -> Any:
         return observe_result(self._self_call, result, self._self_is_async)
