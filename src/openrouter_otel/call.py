@@ -30,6 +30,7 @@ from openrouter_otel.extract import (
     request_attributes,
     response_attributes,
     response_error,
+    put,
     response_usage,
     client_server_attributes,
     usage_attributes,
@@ -134,12 +135,14 @@ class Call:
     def _capture_input(self, attributes: dict[str, Any]) -> None:
         messages = input_messages(self.body)
         if messages is not None:
-            attributes[sc.GEN_AI_INPUT_MESSAGES] = self._redacted_json(messages)
+            put(attributes, sc.GEN_AI_INPUT_MESSAGES, self._redacted_json(messages))
 
-    def _redacted_json(self, value: Any) -> str:
-        text = json.dumps(value, ensure_ascii=False, default=str)
+    def _redacted_json(self, value: Any) -> str | None:
+        """Captured content as JSON, redacted; None (not recorded) when no redactor could be set up."""
         redact = self.telemetry.redact
-        return redact(text) if redact is not None else text
+        if redact is None:
+            return None
+        return redact(json.dumps(value, ensure_ascii=False, default=str))
 
     # --- the request's lifetime in the caller's context ---------------------------------------
 
@@ -258,7 +261,7 @@ class Call:
             attributes[sc.ERROR_TYPE] = error_type
             attributes.update(error_attributes)
         if self.output_messages is not None:
-            attributes[sc.GEN_AI_OUTPUT_MESSAGES] = self._redacted_json(self.output_messages)
+            put(attributes, sc.GEN_AI_OUTPUT_MESSAGES, self._redacted_json(self.output_messages))
         return attributes
 
     def _set_status(self) -> None:
