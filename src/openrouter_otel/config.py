@@ -26,6 +26,9 @@ class Settings:
     metrics_enduser: bool = False
     audit_events: bool = True
     fetch_generation: bool = False
+    redaction_disable: str | None = None
+    redaction_patterns: str | None = None
+    redaction_hash_key: str | None = None
 
     @classmethod
     def load(cls, overrides: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None) -> Settings:
@@ -53,6 +56,9 @@ _ENV_NAMES = {
     "metrics_enduser": semconv.ENV_METRICS_ENDUSER,
     "audit_events": semconv.ENV_AUDIT_EVENTS,
     "fetch_generation": semconv.ENV_FETCH_GENERATION,
+    "redaction_disable": semconv.ENV_REDACTION_DISABLE,
+    "redaction_patterns": semconv.ENV_REDACTION_PATTERNS,
+    "redaction_hash_key": semconv.ENV_REDACTION_HASH_KEY,
 }
 
 # Keywords of instrument() that are settings, as opposed to providers.

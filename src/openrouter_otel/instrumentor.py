@@ -13,7 +13,7 @@ from opentelemetry.instrumentation.utils import unwrap
 from opentelemetry.metrics import get_meter_provider
 from wrapt import wrap_function_wrapper
 
-from openrouter_otel import patch
+from openrouter_otel import patch, semconv
 from openrouter_otel.call import Telemetry
 from openrouter_otel.config import SETTING_KEYWORDS, Settings
 from openrouter_otel.instruments import Instruments
@@ -22,7 +22,7 @@ from openrouter_otel.version import __version__
 
 logger = logging.getLogger(__name__)
 
-SCOPE_NAME = "openrouter_otel"
+SCOPE_NAME = semconv.INSTRUMENTATION_SCOPE
 
 
 class OpenRouterInstrumentor(BaseInstrumentor):  # type: ignore[misc]
@@ -30,7 +30,8 @@ class OpenRouterInstrumentor(BaseInstrumentor):  # type: ignore[misc]
 
     Keywords: `tracer_provider`, `meter_provider`, `logger_provider`, and every setting of
     `Settings` (`capture_message_content`, `redaction`, `prompt_hash_key`, `metrics_enduser`,
-    `audit_events`, `fetch_generation`), which override the environment.
+    `audit_events`, `fetch_generation`, `redaction_disable`, `redaction_patterns`, `redaction_hash_key`),
+    which override the environment. `redaction_patterns` also takes a mapping of name to regex.
     """
 
     def __init__(self) -> None:
@@ -44,7 +45,7 @@ class OpenRouterInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         return _instruments
 
     def _instrument(self, **kwargs: Any) -> None:
-        settings = Settings.load({key: kwargs.get(key) for key in SETTING_KEYWORDS})
+        settings = Settings.load(_setting_overrides(kwargs))
         self.settings = settings
         tracer_provider = kwargs.get("tracer_provider") or trace.get_tracer_provider()
         meter_provider = kwargs.get("meter_provider") or get_meter_provider()
@@ -52,7 +53,8 @@ class OpenRouterInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         tracer = trace.get_tracer(SCOPE_NAME, __version__, tracer_provider)
         meter = meter_provider.get_meter(SCOPE_NAME, __version__)
         audit_logger = logger_provider.get_logger(SCOPE_NAME, __version__) if settings.audit_events else None
-        self.redactor = self._make_redactor(settings, meter_provider)
+        patterns = kwargs.get("redaction_patterns")
+        self.redactor = self._make_redactor(settings, meter_provider, None if isinstance(patterns, str) else patterns)
         if settings.redaction and self.redactor is not None:
             self._install_redaction(tracer_provider, logger_provider)
         if settings.fetch_generation:
@@ -91,13 +93,13 @@ class OpenRouterInstrumentor(BaseInstrumentor):  # type: ignore[misc]
                 wrap_function_wrapper(base_client, f"{class_name}.{method}", patch.send_wrapper)
 
     @staticmethod
-    def _make_redactor(settings: Settings, meter_provider: Any) -> Any:
+    def _make_redactor(settings: Settings, meter_provider: Any, patterns: Any) -> Any:
         try:
             from openrouter_otel.redaction import Redactor
         except ImportError:
             return None
         try:
-            return Redactor(meter_provider=meter_provider)
+            return Redactor.from_settings(settings, meter_provider, patterns)
         except Exception:
             logger.warning("openrouter-otel: could not create the PII redactor; redaction is off", exc_info=True)
             return None
@@ -121,3 +123,14 @@ class OpenRouterInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         except Exception:
             logger.debug("openrouter-otel: could not uninstall PII redaction", exc_info=True)
         self._redaction_installed = None
+
+
+def _setting_overrides(kwargs: dict[str, Any]) -> dict[str, Any]:
+    """Keywords of instrument() as Settings values (which are text, like the environment)."""
+    overrides = {key: kwargs.get(key) for key in SETTING_KEYWORDS}
+    disable = overrides.get("redaction_disable")
+    if disable is not None and not isinstance(disable, str):
+        overrides["redaction_disable"] = ",".join(str(name) for name in disable)
+    if not isinstance(overrides.get("redaction_patterns"), str):
+        overrides["redaction_patterns"] = None  # a mapping goes to the Redactor directly
+    return overrides

@@ -6,6 +6,9 @@ GenAI names follow the OpenTelemetry GenAI semantic conventions (v1.41).
 
 from typing import Final
 
+# The instrumentation scope of every span, metric and log record this package makes.
+INSTRUMENTATION_SCOPE: Final = "openrouter_otel"
+
 # --- GenAI semantic conventions -------------------------------------------------------------
 GEN_AI_OPERATION_NAME: Final = "gen_ai.operation.name"
 GEN_AI_PROVIDER_NAME: Final = "gen_ai.provider.name"
@@ -125,6 +128,10 @@ ENV_PROMPT_HASH_KEY: Final = "OTEL_INSTRUMENTATION_OPENROUTER_PROMPT_HASH_KEY"
 ENV_METRICS_ENDUSER: Final = "OTEL_INSTRUMENTATION_OPENROUTER_METRICS_ENDUSER"
 ENV_AUDIT_EVENTS: Final = "OTEL_INSTRUMENTATION_OPENROUTER_AUDIT_EVENTS"
 ENV_FETCH_GENERATION: Final = "OTEL_INSTRUMENTATION_OPENROUTER_FETCH_GENERATION"
+# Additions to DESIGN.md's table, for tuning the redactor without code (zero-code setups).
+ENV_REDACTION_DISABLE: Final = "OTEL_INSTRUMENTATION_OPENROUTER_REDACTION_DISABLE"
+ENV_REDACTION_PATTERNS: Final = "OTEL_INSTRUMENTATION_OPENROUTER_REDACTION_PATTERNS"
+ENV_REDACTION_HASH_KEY: Final = "OTEL_INSTRUMENTATION_OPENROUTER_REDACTION_HASH_KEY"
 
 # Attributes of the `openrouter.audit` log record (those known for the call; trace and span ids travel
 # in the record's context). Audit-context extras (`openrouter.<field>`) are added to these.

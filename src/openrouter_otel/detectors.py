@@ -1,0 +1,253 @@
+"""What counts as PII or a secret: one `Detector` per kind, each a pattern plus a validator.
+
+Patterns find candidates; validators (Luhn, mod-97, address classes, JWT headers, digit counts) reject
+look-alikes so that the ids, hashes, timestamps and numbers telemetry is made of pass through. All
+patterns are ASCII-only (`re.ASCII`): text in any language around a value does not change what matches.
+
+Detectors belong to a family. The redactor checks a cheap family gate once per value (`@` present, a
+digit present, a secret prefix present, two colons) and runs a family's patterns only when it opens.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import ipaddress
+import json
+import re
+from dataclasses import dataclass
+from typing import Callable
+
+EMAIL_FAMILY = "email"
+NUMBER_FAMILY = "number"
+IPV6_FAMILY = "ipv6"
+SECRET_FAMILY = "secret"
+CUSTOM_FAMILY = "custom"
+
+
+@dataclass(frozen=True)
+class Detector:
+    """One kind of PII or secret. `name` is the `pii.type` and appears in `[REDACTED:<name>]`."""
+
+    name: str
+    pattern: re.Pattern[str]
+    family: str = CUSTOM_FAMILY
+    validate: Callable[[str], bool] | None = None
+    # For formats whose extent the pattern cannot know (IBAN lengths by country): how many characters of
+    # the candidate are the value, or None to reject it.
+    measure: Callable[[str], int | None] | None = None
+    # The regex group holding the sensitive part (e.g. the token after "Bearer "); 0 is the whole match.
+    group: int | str = 0
+
+
+def _compile(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern, re.ASCII | re.VERBOSE)
+
+
+def _digits(text: str) -> str:
+    return "".join(ch for ch in text if "0" <= ch <= "9")
+
+
+# --- validators ------------------------------------------------------------------------------
+
+def luhn_ok(digits: str) -> bool:
+    total = 0
+    for index, char in enumerate(reversed(digits)):
+        value = ord(char) - 48
+        if index % 2:
+            value = value * 2 - 9 if value > 4 else value * 2
+        total += value
+    return total % 10 == 0
+
+
+# Issuer prefixes of the card networks (Visa, Mastercard, Amex, Discover, Diners, JCB, UnionPay, Maestro)
+_CARD_PREFIX = re.compile(r"4|5[1-5]|2(?:2[2-9]|[3-6]|7[01]|720)|3[47]|3(?:0[0-5]|[68])|35|6(?:011|5|4[4-9]|2)|5[06-9]|6[0-9]")
+
+
+def card_ok(candidate: str) -> bool:
+    separators = {ch for ch in candidate if not ch.isdigit()}
+    if len(separators) > 1:
+        return False
+    digits = _digits(candidate)
+    return 13 <= len(digits) <= 19 and _CARD_PREFIX.match(digits) is not None and luhn_ok(digits)
+
+
+# IBAN length per country (ISO 13616 registry).
+IBAN_LENGTHS = {
+    "AD": 24, "AE": 23, "AL": 28, "AT": 20, "AZ": 28, "BA": 20, "BE": 16, "BG": 22, "BH": 22, "BR": 29,
+    "BY": 28, "CH": 21, "CR": 22, "CY": 28, "CZ": 24, "DE": 22, "DK": 18, "DO": 28, "EE": 20, "EG": 29,
+    "ES": 24, "FI": 18, "FO": 18, "FR": 27, "GB": 22, "GE": 22, "GI": 23, "GL": 18, "GR": 27, "GT": 28,
+    "HR": 21, "HU": 28, "IE": 22, "IL": 23, "IQ": 23, "IS": 26, "IT": 27, "JO": 30, "KW": 30, "KZ": 20,
+    "LB": 28, "LC": 32, "LI": 21, "LT": 20, "LU": 20, "LV": 21, "MC": 27, "MD": 24, "ME": 22, "MK": 19,
+    "MR": 27, "MT": 31, "MU": 30, "NL": 18, "NO": 15, "PK": 24, "PL": 28, "PS": 29, "PT": 25, "QA": 29,
+    "RO": 24, "RS": 22, "SA": 24, "SC": 31, "SE": 24, "SI": 19, "SK": 24, "SM": 27, "ST": 25, "SV": 28,
+    "TL": 23, "TN": 24, "TR": 26, "UA": 29, "VA": 22, "VG": 24, "XK": 20,
+}
+
+
+def iban_length(candidate: str) -> int | None:
+    """Length in characters of the valid IBAN at the start of `candidate` (spaces allowed), or None."""
+    expected = IBAN_LENGTHS.get(candidate[:2])
+    if expected is None:
+        return None
+    compact, consumed = [], 0
+    for char in candidate:
+        if len(compact) == expected:
+            break
+        consumed += 1
+        if char != " ":
+            compact.append(char)
+    if len(compact) != expected:
+        return None
+    code = "".join(compact)
+    rearranged = code[4:] + code[:4]
+    number = "".join(str(int(char, 36)) for char in rearranged)
+    return consumed if int(number) % 97 == 1 else None
+
+
+_INFRASTRUCTURE_V4 = [ipaddress.ip_network(net) for net in (
+    "0.0.0.0/8", "10.0.0.0/8", "127.0.0.0/8", "169.254.0.0/16", "172.16.0.0/12", "192.168.0.0/16",
+    "224.0.0.0/4", "255.255.255.255/32",
+)]
+
+
+def ipv4_ok(candidate: str) -> bool:
+    """A public-facing address. Loopback, private, link-local and multicast addresses name machines,
+    not people, and telemetry needs them (`server.address`); they are kept."""
+    try:
+        address = ipaddress.IPv4Address(candidate)
+    except ValueError:
+        return False
+    return not any(address in network for network in _INFRASTRUCTURE_V4)
+
+
+def ipv6_ok(candidate: str) -> bool:
+    try:
+        address = ipaddress.IPv6Address(candidate.split("%", 1)[0])
+    except ValueError:
+        return False
+    mapped = address.ipv4_mapped
+    if mapped is not None:
+        return ipv4_ok(str(mapped))
+    return not (address.is_loopback or address.is_unspecified or address.is_link_local
+                or address.is_multicast or address.is_site_local or address in _ULA_V6)
+
+
+_ULA_V6 = ipaddress.ip_network("fc00::/7")
+
+
+def phone_ok(candidate: str) -> bool:
+    digits = _digits(candidate)
+    if candidate.startswith("+") or candidate.startswith("00"):
+        return 8 <= len(digits) - (2 if candidate.startswith("00") else 0) <= 15
+    return 9 <= len(digits) <= 12
+
+
+def jwt_ok(candidate: str) -> bool:
+    header = candidate.split(".", 1)[0]
+    try:
+        decoded = json.loads(base64.urlsafe_b64decode(header + "=" * (-len(header) % 4)))
+    except (ValueError, binascii.Error):
+        return False
+    return isinstance(decoded, dict) and ("alg" in decoded or "typ" in decoded)
+
+
+def bearer_ok(token: str) -> bool:
+    """Tokens are long or mix letters and digits; "bearer instruments" in prose is not one."""
+    has_digit = any(ch.isdigit() for ch in token)
+    has_alpha = any(ch.isalpha() for ch in token)
+    return len(token) >= 16 or (has_digit and has_alpha)
+
+
+# --- the built-in detectors ------------------------------------------------------------------
+
+EMAIL = Detector("EMAIL", _compile(r"""
+    (?<![A-Za-z0-9._%+-])
+    [A-Za-z0-9][A-Za-z0-9._%+-]{0,63}
+    @
+    (?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,24}
+    (?![A-Za-z0-9-])
+"""), EMAIL_FAMILY)
+
+PHONE = Detector("PHONE", _compile(r"""
+    (?<![\w+.:/-])
+    (?:
+        # international: +CC or 00CC, then digit groups with single separators or (area)
+        (?:\+|00)[1-9][0-9]{0,2} (?:[ .-]?\(?[0-9]{1,5}\)?){1,6}
+      | # North American with separators: (415) 555-0132, 415-555-0132, 415.555.0132
+        (?:\([2-9][0-9]{2}\)[ .-]?|[2-9][0-9]{2}[ .-])[2-9][0-9]{2}[ .-][0-9]{4}
+      | # European national: trunk 0, then groups (020 7946 0958, 06 12 34 56 78, 030/1234567)
+        0[1-9][0-9]{0,4}(?:[ /-]?[0-9]{2,8}){1,5}
+    )
+    (?![\w]|[.:/-][0-9])
+"""), NUMBER_FAMILY, phone_ok)
+
+US_SSN = Detector("US_SSN", _compile(r"""
+    (?<![\w.-])
+    (?!000|666|9)[0-9]{3}([- ])(?!00)[0-9]{2}\1(?!0000)[0-9]{4}
+    (?![\w]|[.-][0-9])
+"""), NUMBER_FAMILY)
+
+CREDIT_CARD = Detector("CREDIT_CARD", _compile(r"""
+    (?<![\w.-])
+    [2-6](?:[ -]?[0-9]){12,18}
+    (?![\w]|[.-][0-9])
+"""), NUMBER_FAMILY, card_ok)
+
+IBAN = Detector("IBAN", _compile(r"""
+    (?<![A-Za-z0-9])
+    [A-Z]{2}[0-9]{2}(?:[ ]?[A-Z0-9]){11,30}
+"""), NUMBER_FAMILY, measure=iban_length)
+
+IPV4 = Detector("IPV4", _compile(r"""
+    (?<![\w.])
+    (?:(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])\.){3}(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])
+    (?![\w]|\.[0-9])
+"""), NUMBER_FAMILY, ipv4_ok)
+
+IPV6 = Detector("IPV6", _compile(r"""
+    (?<![\w:.])
+    (?:[0-9A-Fa-f]{0,4}:){2,7}
+    (?:[0-9A-Fa-f]{1,4}|(?:[0-9]{1,3}\.){3}[0-9]{1,3})?
+    (?:%[A-Za-z0-9]+)?
+    (?![\w:.])
+"""), IPV6_FAMILY, ipv6_ok)
+
+OPENROUTER_API_KEY = Detector("OPENROUTER_API_KEY", _compile(r"(?<![\w-])sk-or-[A-Za-z0-9_-]{16,}"), SECRET_FAMILY)
+ANTHROPIC_API_KEY = Detector("ANTHROPIC_API_KEY", _compile(r"(?<![\w-])sk-ant-[A-Za-z0-9_-]{16,}"), SECRET_FAMILY)
+OPENAI_API_KEY = Detector("OPENAI_API_KEY", _compile(r"""
+    (?<![\w-])sk-(?!or-|ant-)(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{20,}
+"""), SECRET_FAMILY)
+AWS_ACCESS_KEY_ID = Detector("AWS_ACCESS_KEY_ID", _compile(r"""
+    (?<![A-Za-z0-9])(?:AKIA|ASIA|ABIA|ACCA|AGPA|AIDA|AROA|AIPA|ANPA|ANVA|APKA)[A-Z0-9]{16}(?![A-Za-z0-9])
+"""), SECRET_FAMILY)
+GITHUB_TOKEN = Detector("GITHUB_TOKEN", _compile(r"""
+    (?<![\w])(?:gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9_]{22,255})
+"""), SECRET_FAMILY)
+SLACK_TOKEN = Detector("SLACK_TOKEN", _compile(r"""
+    (?<![\w-])xox[abposre]-[A-Za-z0-9-]{10,}
+  | hooks\.slack\.com/services/[A-Za-z0-9_/]{20,}
+"""), SECRET_FAMILY)
+JWT = Detector("JWT", _compile(r"""
+    (?<![\w-])eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*
+"""), SECRET_FAMILY, jwt_ok)
+BEARER_TOKEN = Detector("BEARER_TOKEN", _compile(r"""
+    (?i:\bbearer)[ \t]+(?P<token>[A-Za-z0-9._~+/=-]{8,})
+"""), SECRET_FAMILY, bearer_ok, group="token")
+PRIVATE_KEY = Detector("PRIVATE_KEY", _compile(r"""
+    -----BEGIN[ A-Z0-9]*PRIVATE[ ]KEY(?:[ ]BLOCK)?-----
+    (?:[\s\S]*?-----END[ A-Z0-9]*PRIVATE[ ]KEY(?:[ ]BLOCK)?-----|[\s\S]*)
+"""), SECRET_FAMILY)
+
+# Order matters only for ties: where two detectors claim overlapping text, the earlier name is used.
+BUILTIN_DETECTORS: tuple[Detector, ...] = (
+    PRIVATE_KEY, OPENROUTER_API_KEY, ANTHROPIC_API_KEY, OPENAI_API_KEY, AWS_ACCESS_KEY_ID, GITHUB_TOKEN,
+    SLACK_TOKEN, JWT, BEARER_TOKEN, EMAIL, CREDIT_CARD, IBAN, US_SSN, PHONE, IPV4, IPV6,
+)
+
+# A value can hold a secret only if one of these appears in it.
+SECRET_TRIGGER = re.compile(
+    r"sk-|A(?:KIA|SIA|BIA|CCA|GPA|IDA|ROA|IPA|NPA|NVA|PKA)|gh[pousr]_|github_pat_|xox|hooks\.slack|eyJ"
+    r"|[Bb][Ee][Aa][Rr][Ee][Rr]|-----BEGIN"
+)
+DIGIT = re.compile(r"[0-9]")
