@@ -4,8 +4,8 @@ Patterns find candidates; validators (Luhn, mod-97, address classes, JWT headers
 look-alikes so that the ids, hashes, timestamps and numbers telemetry is made of pass through. All
 patterns are ASCII-only (`re.ASCII`): text in any language around a value does not change what matches.
 
-Detectors belong to a family. The redactor checks a cheap family gate once per value (`@` present, a
-digit present, a secret prefix present, two colons) and runs a family's patterns only when it opens.
+Each detector names the substrings one of which a value must contain for it to apply (`@`, `sk-`, a digit,
+...). The redactor checks these gates once per value, at C speed, and runs only the patterns they open.
 """
 
 from __future__ import annotations
@@ -18,11 +18,12 @@ import re
 from dataclasses import dataclass
 from typing import Callable
 
-EMAIL_FAMILY = "email"
-NUMBER_FAMILY = "number"
-IPV6_FAMILY = "ipv6"
-SECRET_FAMILY = "secret"
-CUSTOM_FAMILY = "custom"
+# Gates that are not substrings: "any ASCII digit"; "a run of 7+ characters of digits and separators,
+# starting and ending with a digit" (every phone, SSN, card and IPv4 address has one); "may hold an IPv6".
+DIGIT_GATE: tuple[str, ...] = ("<digit>",)
+NUMBER_GATE: tuple[str, ...] = ("<number>",)
+IPV6_GATE: tuple[str, ...] = ("<ipv6>",)
+NUMBER_RUN = re.compile(r"[0-9][0-9 ()./+-]{5,}[0-9]")
 
 
 @dataclass(frozen=True)
@@ -31,13 +32,18 @@ class Detector:
 
     name: str
     pattern: re.Pattern[str]
-    family: str = CUSTOM_FAMILY
+    # Substrings of which one must be in a value for the pattern to be worth running (the gate); the
+    # DIGIT_GATE marker means "any ASCII digit". Empty: always run.
+    triggers: tuple[str, ...] = ()
     validate: Callable[[str], bool] | None = None
     # For formats whose extent the pattern cannot know (IBAN lengths by country): how many characters of
     # the candidate are the value, or None to reject it.
     measure: Callable[[str], int | None] | None = None
     # The regex group holding the sensitive part (e.g. the token after "Bearer "); 0 is the whole match.
     group: int | str = 0
+    # For emails: characters the match extends over to the left of where the pattern starts (at most 64),
+    # trimmed so that the value starts with a letter or digit.
+    local_part: frozenset[str] | None = None
 
 
 def _compile(pattern: str) -> re.Pattern[str]:
@@ -64,12 +70,20 @@ def luhn_ok(digits: str) -> bool:
 _CARD_PREFIX = re.compile(r"4|5[1-5]|2(?:2[2-9]|[3-6]|7[01]|720)|3[47]|3(?:0[0-5]|[68])|35|6(?:011|5|4[4-9]|2)|5[06-9]|6[0-9]")
 
 
-def card_ok(candidate: str) -> bool:
+def card_length(candidate: str) -> int | None:
+    """Length of the longest valid card number (13-19 digits, one kind of separator, a network's prefix,
+    Luhn) at the start of `candidate`, or None. Trailing digits (an expiry, a CVV) are not part of it."""
     separators = {ch for ch in candidate if not ch.isdigit()}
     if len(separators) > 1:
-        return False
+        return None
+    ends = [index + 1 for index, ch in enumerate(candidate) if ch.isdigit()]
     digits = _digits(candidate)
-    return 13 <= len(digits) <= 19 and _CARD_PREFIX.match(digits) is not None and luhn_ok(digits)
+    if _CARD_PREFIX.match(digits) is None:
+        return None
+    for count in range(min(len(digits), 19), 12, -1):
+        if luhn_ok(digits[:count]):
+            return ends[count - 1]
+    return None
 
 
 # IBAN length per country (ISO 13616 registry).
@@ -136,6 +150,10 @@ def ipv6_ok(candidate: str) -> bool:
 _ULA_V6 = ipaddress.ip_network("fc00::/7")
 
 
+def ssn_ok(candidate: str) -> bool:
+    return not candidate.startswith(("000", "666"))
+
+
 def phone_ok(candidate: str) -> bool:
     digits = _digits(candidate)
     if candidate.startswith("+") or candidate.startswith("00"):
@@ -160,94 +178,109 @@ def bearer_ok(token: str) -> bool:
 
 
 # --- the built-in detectors ------------------------------------------------------------------
+# Each pattern starts with a literal or one character class so that the regex engine can skip to
+# candidates at C speed. The word-boundary check comes right after that start, as a look-behind over
+# it (`_not_after`): a look-behind at the very start would turn that skipping off.
 
+_WORD = r"\w"
+
+
+def _not_after(chars: str, start_width: int) -> str:
+    """Look-behind, placed after the first `start_width` characters: the character before them is not in `chars`."""
+    return rf"(?<![{chars}].{{{start_width}}})"
+
+
+# The pattern starts at the "@" (a literal, so the search is quick) and finds the domain; the redactor
+# extends the match to the left over `local_part` characters (see `Detector.local_part`).
 EMAIL = Detector("EMAIL", _compile(r"""
-    (?<![A-Za-z0-9._%+-])
-    [A-Za-z0-9][A-Za-z0-9._%+-]{0,63}
-    @
+    @(?<=[A-Za-z0-9._%+-]@)
     (?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,24}
     (?![A-Za-z0-9-])
-"""), EMAIL_FAMILY)
+"""), ("@",), local_part=frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._%+-"))
 
-PHONE = Detector("PHONE", _compile(r"""
-    (?<![\w+.:/-])
-    (?:
-        # international: +CC or 00CC, then digit groups with single separators or (area)
-        (?:\+|00)[1-9][0-9]{0,2} (?:[ .-]?\(?[0-9]{1,5}\)?){1,6}
-      | # North American with separators: (415) 555-0132, 415-555-0132, 415.555.0132
-        (?:\([2-9][0-9]{2}\)[ .-]?|[2-9][0-9]{2}[ .-])[2-9][0-9]{2}[ .-][0-9]{4}
-      | # European national: trunk 0, then groups (020 7946 0958, 06 12 34 56 78, 030/1234567)
-        0[1-9][0-9]{0,4}(?:[ /-]?[0-9]{2,8}){1,5}
-    )
-    (?![\w]|[.:/-][0-9])
-"""), NUMBER_FAMILY, phone_ok)
+_PHONE_START = _not_after(r"\w+.:/-", 1)
+_PHONE_END = r"(?![\w]|[.:/-][0-9])"
+# Three patterns, each starting with one character class.
+PHONE_INTERNATIONAL = Detector("PHONE", _compile(
+    r"[+0]" + _PHONE_START + r"""
+    (?:(?<=\+)|0)[1-9][0-9]{0,2} (?:[ .-]?\(?[0-9]{1,5}\)?){1,6}   # +CC or 00CC, then groups
+""" + _PHONE_END), NUMBER_GATE, phone_ok)
+PHONE_NORTH_AMERICAN = Detector("PHONE", _compile(
+    r"[(2-9]" + _PHONE_START + r"""
+    (?:(?<=\()[2-9][0-9]{2}\)[ .-]?|(?<=[2-9])[0-9]{2}[ .-])[2-9][0-9]{2}[ .-][0-9]{4}  # (415) 555-0132
+""" + _PHONE_END), NUMBER_GATE, phone_ok)
+PHONE_NATIONAL = Detector("PHONE", _compile(
+    r"0" + _PHONE_START + r"""
+    [1-9][0-9]{0,4}(?:[ /-]?[0-9]{2,8}){1,5}   # trunk 0: 020 7946 0958, 06 12 34 56 78, 030/1234567
+""" + _PHONE_END), NUMBER_GATE, phone_ok)
 
-US_SSN = Detector("US_SSN", _compile(r"""
-    (?<![\w.-])
-    (?!000|666|9)[0-9]{3}([- ])(?!00)[0-9]{2}\1(?!0000)[0-9]{4}
+US_SSN = Detector("US_SSN", _compile(r"[0-8]" + _not_after(r"\w.-", 1) + r"""
+    [0-9]{2}([- ])(?!00)[0-9]{2}\1(?!0000)[0-9]{4}
     (?![\w]|[.-][0-9])
-"""), NUMBER_FAMILY)
+"""), NUMBER_GATE, ssn_ok)
 
-CREDIT_CARD = Detector("CREDIT_CARD", _compile(r"""
-    (?<![\w.-])
-    [2-6](?:[ -]?[0-9]){12,18}
+CREDIT_CARD = Detector("CREDIT_CARD", _compile(r"[2-6]" + _not_after(r"\w.-", 1) + r"""
+    (?:[ -]?[0-9]){12,18}
     (?![\w]|[.-][0-9])
-"""), NUMBER_FAMILY, card_ok)
+"""), NUMBER_GATE, measure=card_length)
 
-IBAN = Detector("IBAN", _compile(r"""
-    (?<![A-Za-z0-9])
-    [A-Z]{2}[0-9]{2}(?:[ ]?[A-Z0-9]){11,30}
-"""), NUMBER_FAMILY, measure=iban_length)
+IBAN = Detector("IBAN", _compile(r"[A-Z]" + _not_after(r"\w", 1) + r"""
+    [A-Z][0-9]{2}(?:[ ]?[A-Z0-9]){11,30}
+"""), DIGIT_GATE, measure=iban_length)
 
-IPV4 = Detector("IPV4", _compile(r"""
-    (?<![\w.])
-    (?:(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])\.){3}(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])
+IPV4 = Detector("IPV4", _compile(r"[0-9]" + _not_after(r"\w.", 1) + r"""
+    [0-9]{0,2}\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}   # octet values are checked by ipv4_ok
     (?![\w]|\.[0-9])
-"""), NUMBER_FAMILY, ipv4_ok)
+"""), NUMBER_GATE, ipv4_ok)
 
 IPV6 = Detector("IPV6", _compile(r"""
-    (?<![\w:.])
+    (?<![\w:.])   # gated, so rarely run: a leading look-behind is fine here
     (?:[0-9A-Fa-f]{0,4}:){2,7}
     (?:[0-9A-Fa-f]{1,4}|(?:[0-9]{1,3}\.){3}[0-9]{1,3})?
     (?:%[A-Za-z0-9]+)?
     (?![\w:.])
-"""), IPV6_FAMILY, ipv6_ok)
+"""), IPV6_GATE, ipv6_ok)
 
-OPENROUTER_API_KEY = Detector("OPENROUTER_API_KEY", _compile(r"(?<![\w-])sk-or-[A-Za-z0-9_-]{16,}"), SECRET_FAMILY)
-ANTHROPIC_API_KEY = Detector("ANTHROPIC_API_KEY", _compile(r"(?<![\w-])sk-ant-[A-Za-z0-9_-]{16,}"), SECRET_FAMILY)
-OPENAI_API_KEY = Detector("OPENAI_API_KEY", _compile(r"""
-    (?<![\w-])sk-(?!or-|ant-)(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{20,}
-"""), SECRET_FAMILY)
-AWS_ACCESS_KEY_ID = Detector("AWS_ACCESS_KEY_ID", _compile(r"""
-    (?<![A-Za-z0-9])(?:AKIA|ASIA|ABIA|ACCA|AGPA|AIDA|AROA|AIPA|ANPA|ANVA|APKA)[A-Z0-9]{16}(?![A-Za-z0-9])
-"""), SECRET_FAMILY)
-GITHUB_TOKEN = Detector("GITHUB_TOKEN", _compile(r"""
-    (?<![\w])(?:gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9_]{22,255})
-"""), SECRET_FAMILY)
-SLACK_TOKEN = Detector("SLACK_TOKEN", _compile(r"""
-    (?<![\w-])xox[abposre]-[A-Za-z0-9-]{10,}
-  | hooks\.slack\.com/services/[A-Za-z0-9_/]{20,}
-"""), SECRET_FAMILY)
-JWT = Detector("JWT", _compile(r"""
-    (?<![\w-])eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*
-"""), SECRET_FAMILY, jwt_ok)
+_KEY = r"\w-"
+# The three sk- keys share one gate, so it is checked once.
+_SK = ("sk-",)
+OPENROUTER_API_KEY = Detector("OPENROUTER_API_KEY", _compile(r"sk-or-" + _not_after(_KEY, 6) + r"[A-Za-z0-9_-]{16,}"), _SK)
+ANTHROPIC_API_KEY = Detector("ANTHROPIC_API_KEY", _compile(r"sk-ant-" + _not_after(_KEY, 7) + r"[A-Za-z0-9_-]{16,}"), _SK)
+OPENAI_API_KEY = Detector("OPENAI_API_KEY", _compile(r"sk-" + _not_after(_KEY, 3) + r"""
+    (?!or-|ant-)(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{20,}
+"""), _SK)
+# No gates below: a pattern with a literal start is as quick to search for as a gate would be.
+AWS_ACCESS_KEY_ID = Detector("AWS_ACCESS_KEY_ID", _compile(r"A" + _not_after(r"A-Za-z0-9", 1) + r"""
+    (?:KIA|SIA|BIA|CCA|GPA|IDA|ROA|IPA|NPA|NVA|PKA)[A-Z0-9]{16}(?![A-Za-z0-9])
+"""))
+GITHUB_TOKEN = Detector("GITHUB_TOKEN", _compile(r"gh" + _not_after(_WORD, 2) + r"""
+    (?:[pousr]_[A-Za-z0-9]{36,255}|ithub_pat_[A-Za-z0-9_]{22,255})
+"""))
+SLACK_TOKEN = Detector("SLACK_TOKEN", _compile(
+    r"xox" + _not_after(_KEY, 3) + r"[abposre]-[A-Za-z0-9-]{10,} | hooks\.slack\.com/services/[A-Za-z0-9_/]{20,}"
+), ("xox", "hooks.slack.com"))
+JWT = Detector("JWT", _compile(r"eyJ" + _not_after(_KEY, 3) + r"[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*"),
+               ("eyJ",), jwt_ok)
 BEARER_TOKEN = Detector("BEARER_TOKEN", _compile(r"""
-    (?i:\bbearer)[ \t]+(?P<token>[A-Za-z0-9._~+/=-]{8,})
-"""), SECRET_FAMILY, bearer_ok, group="token")
+    (?i:bearer)[ \t]+(?P<token>[A-Za-z0-9._~+/=-]{8,})
+"""), ("earer", "EARER"), bearer_ok, group="token")
 PRIVATE_KEY = Detector("PRIVATE_KEY", _compile(r"""
     -----BEGIN[ A-Z0-9]*PRIVATE[ ]KEY(?:[ ]BLOCK)?-----
     (?:[\s\S]*?-----END[ A-Z0-9]*PRIVATE[ ]KEY(?:[ ]BLOCK)?-----|[\s\S]*)
-"""), SECRET_FAMILY)
+"""))
 
 # Order matters only for ties: where two detectors claim overlapping text, the earlier name is used.
 BUILTIN_DETECTORS: tuple[Detector, ...] = (
     PRIVATE_KEY, OPENROUTER_API_KEY, ANTHROPIC_API_KEY, OPENAI_API_KEY, AWS_ACCESS_KEY_ID, GITHUB_TOKEN,
-    SLACK_TOKEN, JWT, BEARER_TOKEN, EMAIL, CREDIT_CARD, IBAN, US_SSN, PHONE, IPV4, IPV6,
+    SLACK_TOKEN, JWT, BEARER_TOKEN, EMAIL, CREDIT_CARD, IBAN, US_SSN, PHONE_INTERNATIONAL, PHONE_NORTH_AMERICAN,
+    PHONE_NATIONAL, IPV4, IPV6,
 )
 
-# A value can hold a secret only if one of these appears in it.
-SECRET_TRIGGER = re.compile(
-    r"sk-|A(?:KIA|SIA|BIA|CCA|GPA|IDA|ROA|IPA|NPA|NVA|PKA)|gh[pousr]_|github_pat_|xox|hooks\.slack|eyJ"
-    r"|[Bb][Ee][Aa][Rr][Ee][Rr]|-----BEGIN"
-)
-DIGIT = re.compile(r"[0-9]")
+# Shapes of the ids telemetry is made of (generation ids, prompt hashes, trace and span ids, UUIDs): a
+# value that is exactly one of these holds nothing to redact, which saves scanning the commonest values.
+TELEMETRY_ID = re.compile(r"""
+    gen-[0-9]{10}-[A-Za-z0-9]{20}
+  | (?:hmac-)?sha256:[0-9a-f]{64}
+  | (?=[0-9]*[a-f])(?:[0-9a-f]{16}|[0-9a-f]{32})
+  | [0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}
+""", re.ASCII | re.VERBOSE)

@@ -19,11 +19,20 @@ import re
 from collections import Counter
 from typing import Any, Iterable, Mapping
 
-from openrouter_otel import detectors as dt
 from openrouter_otel import semconv as sc
-from openrouter_otel.detectors import BUILTIN_DETECTORS, Detector
+from openrouter_otel.detectors import (
+    BUILTIN_DETECTORS,
+    DIGIT_GATE,
+    IPV6_GATE,
+    NUMBER_GATE,
+    NUMBER_RUN,
+    TELEMETRY_ID,
+    Detector,
+)
 
 logger = logging.getLogger(__name__)
+
+_DIGIT = re.compile(r"[0-9]")
 
 MIN_CANDIDATE_CHARS = 6  # the shortest value any built-in detector accepts ("a@b.io", "8.8.8.8")
 DEFAULT_MAX_CHARS = 1 << 20
@@ -34,7 +43,10 @@ CLEAN_CACHE_MAX_CHARS = 512
 DEPTH_PLACEHOLDER = "[REDACTED:DEPTH]"
 UNREADABLE_PLACEHOLDER = "[REDACTED:UNREADABLE]"
 
-__all__ = ["BUILTIN_DETECTORS", "Detector", "Redactor"]
+# The names of the built-in detectors (several patterns may share one name, e.g. PHONE).
+BUILTIN_NAMES: tuple[str, ...] = tuple(dict.fromkeys(detector.name for detector in BUILTIN_DETECTORS))
+
+__all__ = ["BUILTIN_DETECTORS", "BUILTIN_NAMES", "Detector", "Redactor"]
 
 
 class Redactor:
@@ -57,15 +69,12 @@ class Redactor:
         meter_provider: Any = None,
     ) -> None:
         disabled = {name.strip().upper() for name in disable if name and name.strip()}
-        unknown = disabled - {detector.name for detector in BUILTIN_DETECTORS}
+        unknown = disabled - set(BUILTIN_NAMES)
         if unknown:
             logger.warning("openrouter-otel: unknown redaction detectors to disable: %s", ", ".join(sorted(unknown)))
         active = [detector for detector in BUILTIN_DETECTORS if detector.name not in disabled]
         self.detectors: tuple[Detector, ...] = (*active, *_custom_detectors(patterns or {}))
-        self._by_family = {
-            family: tuple(d for d in self.detectors if d.family == family)
-            for family in (dt.EMAIL_FAMILY, dt.NUMBER_FAMILY, dt.IPV6_FAMILY, dt.SECRET_FAMILY, dt.CUSTOM_FAMILY)
-        }
+        self._gates = _gates(self.detectors)
         self._rank = {detector.name: rank for rank, detector in enumerate(self.detectors)}
         self._hash_key = hash_key.encode() if isinstance(hash_key, str) else hash_key
         self.max_chars = max(int(max_chars), 1024)
@@ -74,13 +83,13 @@ class Redactor:
 
     @property
     def names(self) -> tuple[str, ...]:
-        return tuple(detector.name for detector in self.detectors)
+        return tuple(dict.fromkeys(detector.name for detector in self.detectors))
 
     # --- text -----------------------------------------------------------------------------------
 
     def redact(self, text: str) -> str:
         """`text` with every finding replaced; the very same object when nothing was found."""
-        if len(text) < MIN_CANDIDATE_CHARS or text in self._clean:
+        if len(text) < MIN_CANDIDATE_CHARS or text in self._clean or TELEMETRY_ID.fullmatch(text) is not None:
             return text
         try:
             return self._redact_new(text)
@@ -102,16 +111,23 @@ class Redactor:
     def find(self, text: str) -> list[tuple[int, int, str]]:
         """Non-overlapping findings as `(start, end, type)`, in order."""
         found: list[tuple[int, int, str]] = []
-        families = self._by_family
-        if "@" in text:
-            _scan(families[dt.EMAIL_FAMILY], text, found)
-        if dt.DIGIT.search(text) is not None:
-            _scan(families[dt.NUMBER_FAMILY], text, found)
-        if text.count(":") >= 2:
-            _scan(families[dt.IPV6_FAMILY], text, found)
-        if dt.SECRET_TRIGGER.search(text) is not None:
-            _scan(families[dt.SECRET_FAMILY], text, found)
-        _scan(families[dt.CUSTOM_FAMILY], text, found)
+        has_digit = None
+        for triggers, detectors in self._gates:
+            if triggers is DIGIT_GATE or triggers is NUMBER_GATE:
+                if has_digit is None:
+                    has_digit = _DIGIT.search(text) is not None
+                if not has_digit or (triggers is NUMBER_GATE and NUMBER_RUN.search(text) is None):
+                    continue
+            elif triggers is IPV6_GATE:
+                if "::" not in text and text.count(":") < 6:
+                    continue
+            elif triggers:
+                for trigger in triggers:
+                    if trigger in text:
+                        break
+                else:
+                    continue
+            _scan(detectors, text, found)
         return self._merge(found) if len(found) > 1 else found
 
     def _merge(self, found: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
@@ -168,14 +184,36 @@ class Redactor:
         try:
             if isinstance(value, (bytes, bytearray)):
                 return self._redact_bytes(bytes(value))
-            if isinstance(value, Mapping):
-                return self._redact_mapping(value, depth)
             if isinstance(value, (list, tuple)):
                 return self._redact_sequence(value, depth)
+            if isinstance(value, Mapping):
+                return self._redact_mapping(value, depth)
             return self.redact(str(value))
         except Exception:
             logger.debug("openrouter-otel: could not redact a %s value", type(value).__name__, exc_info=True)
             return UNREADABLE_PLACEHOLDER
+
+    def redact_attributes(self, attributes: Mapping[str, Any]) -> Mapping[str, Any]:
+        """Span, event, link, resource or log attributes: the same mapping when clean, else a redacted copy."""
+        clean, redact, redact_value = self._clean, self.redact, self.redact_value
+        changed = None
+        for key, value in attributes.items():
+            kind = type(value)
+            if kind is str:
+                if len(value) < MIN_CANDIDATE_CHARS or value in clean:
+                    continue
+                new_value = redact(value)
+            elif kind is int or kind is float or kind is bool:
+                continue
+            elif kind is tuple or kind is list:
+                new_value = self._redact_sequence(value, 0)
+            else:
+                new_value = redact_value(value)
+            if new_value is not value:
+                if changed is None:
+                    changed = dict(attributes)
+                changed[key] = new_value
+        return attributes if changed is None else changed
 
     def _redact_bytes(self, value: bytes) -> bytes:
         # surrogateescape round-trips bytes that are not UTF-8 exactly while still scanning the text in them
@@ -184,7 +222,8 @@ class Redactor:
         return value if redacted is text else redacted.encode("utf-8", "surrogateescape")
 
     def _redact_sequence(self, value: list | tuple, depth: int) -> list | tuple:
-        items = [self.redact_value(item, depth + 1) for item in value]
+        clean, redact_value = self._clean, self.redact_value
+        items = [item if type(item) is str and item in clean else redact_value(item, depth + 1) for item in value]
         if all(new is old for new, old in zip(items, value)):
             return value
         return tuple(items) if isinstance(value, tuple) else items
@@ -209,21 +248,45 @@ class Redactor:
                    meter_provider=meter_provider)
 
 
+def _gates(detectors: tuple[Detector, ...]) -> tuple[tuple[tuple[str, ...], tuple[Detector, ...]], ...]:
+    """Detectors grouped by their gate, so each gate is checked once per value."""
+    groups: dict[tuple[str, ...], list[Detector]] = {}
+    for detector in detectors:
+        groups.setdefault(detector.triggers, []).append(detector)
+    # Keep the gate objects themselves (DIGIT_GATE, IPV6_GATE are compared by identity).
+    return tuple((detectors_[0].triggers, tuple(detectors_)) for detectors_ in groups.values())
+
+
 def _scan(detectors: tuple[Detector, ...], text: str, found: list[tuple[int, int, str]]) -> None:
     for detector in detectors:
         for match in detector.pattern.finditer(text):
             start, end = match.span(detector.group)
             if start < 0:
                 continue
-            candidate = text[start:end]
-            if detector.validate is not None and not detector.validate(candidate):
+            if detector.validate is not None and not detector.validate(text[start:end]):
                 continue
             if detector.measure is not None:
-                length = detector.measure(candidate)
+                length = detector.measure(text[start:end])
                 if length is None:
                     continue
                 end = start + length
+            if detector.local_part is not None:
+                start = _extend_left(text, start, detector.local_part)
+                if start is None:
+                    continue
             found.append((start, end, detector.name))
+
+
+def _extend_left(text: str, start: int, allowed: frozenset[str]) -> int | None:
+    """Start of the run of `allowed` characters (at most 64) ending at `start`, from its first alnum; None if empty."""
+    begin = start
+    while begin > 0 and start - begin < 64 and text[begin - 1] in allowed:
+        begin -= 1
+    if begin > 0 and text[begin - 1] in allowed:
+        return None  # a local part longer than 64 characters is not an address
+    while begin < start and not text[begin].isalnum():
+        begin += 1
+    return begin if begin < start else None
 
 
 def _cut(text: str, limit: int) -> tuple[str, int]:

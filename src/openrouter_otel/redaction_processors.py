@@ -64,36 +64,31 @@ class RedactingSpanProcessor(SpanProcessor):
             return _RedactedSpan(span, WITHHELD_NAME, None, (), (), Status(span.status.status_code), span.resource)
 
     def _redact_span(self, span: ReadableSpan) -> ReadableSpan:
-        redact = self.redactor.redact
-        name = redact(span.name) if isinstance(span.name, str) else span.name
-        attributes = self._attributes(span.attributes)
-        events = _changed_items(span.events, self._event)
-        links = _changed_items(span.links, self._link)
-        status = span.status
-        description = status.description
-        if description:
-            new_description = redact(description)
-            if new_description is not description:
-                status = Status(status.status_code, new_description)
-        resource = self._resource(span.resource)
-        if (name is span.name and attributes is span.attributes and events is None and links is None
-                and status is span.status and resource is span.resource):
+        # ReadableSpan's properties may build a new view on each access: read each once, compare to that.
+        name, attributes, events, links = span.name, span.attributes, span.events, span.links
+        status, resource = span.status, span.resource
+        redactor = self.redactor
+        new_name = redactor.redact(name) if type(name) is str else name
+        new_attributes = redactor.redact_attributes(attributes) if attributes else attributes
+        new_events = _changed_items(events, self._event) if events else None
+        new_links = _changed_items(links, self._link) if links else None
+        new_status = self._status(status) if status.description else status
+        new_resource = self._resource(resource)
+        if (new_name is name and new_attributes is attributes and new_events is None and new_links is None
+                and new_status is status and new_resource is resource):
             return span
-        return _RedactedSpan(span, name, attributes, span.events if events is None else events,
-                             span.links if links is None else links, status, resource)
+        return _RedactedSpan(span, new_name, new_attributes, events if new_events is None else new_events,
+                             links if new_links is None else new_links, new_status, new_resource)
+
+    def _status(self, status: Status) -> Status:
+        description = status.description
+        if not description:
+            return status
+        redacted = self.redactor.redact(description)
+        return status if redacted is description else Status(status.status_code, redacted)
 
     def _attributes(self, attributes: Mapping[str, Any] | None) -> Mapping[str, Any] | None:
-        if not attributes:
-            return attributes
-        redact_value = self.redactor.redact_value
-        changed = None
-        for key, value in attributes.items():
-            new_value = redact_value(value)
-            if new_value is not value:
-                if changed is None:
-                    changed = dict(attributes)
-                changed[key] = new_value
-        return attributes if changed is None else changed
+        return self.redactor.redact_attributes(attributes) if attributes else attributes
 
     def _event(self, event: Event) -> Event | None:
         name = self.redactor.redact(event.name)
@@ -198,16 +193,10 @@ class RedactingLogRecordProcessor:
             if new_body is not body:
                 record.body = new_body
         attributes = record.attributes
-        if not attributes:
-            return
-        changes = {}
-        for key, value in attributes.items():
-            new_value = redact_value(value)
-            if new_value is not value:
-                changes[key] = new_value
-        if changes:
-            _set_attributes(record, changes)
-        # (event_name is chosen by code, not data; it is left as it is.)
+        if attributes:
+            redacted = self.redactor.redact_attributes(attributes)
+            if redacted is not attributes:
+                _set_attributes(record, {k: v for k, v in redacted.items() if v is not attributes.get(k)})
 
 
 def _set_attributes(record: Any, changes: dict[str, Any]) -> None:
