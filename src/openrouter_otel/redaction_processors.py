@@ -108,6 +108,8 @@ class RedactingSpanProcessor(SpanProcessor):
             return cached[1]
         attributes = self._attributes(resource.attributes)
         redacted = resource if attributes is resource.attributes else type(resource)(attributes, resource.schema_url)
+        if len(self._resources) >= 64:  # processes with ever-new resources: keep the memo small
+            self._resources.clear()
         self._resources[id(resource)] = (resource, redacted)
         return redacted
 
