@@ -81,8 +81,10 @@ def card_length(candidate: str) -> int | None:
     if _CARD_PREFIX.match(digits) is None:
         return None
     for count in range(min(len(digits), 19), 12, -1):
-        if luhn_ok(digits[:count]):
-            return ends[count - 1]
+        end = ends[count - 1]
+        at_group_end = end == len(candidate) or not candidate[end].isdigit()
+        if at_group_end and luhn_ok(digits[:count]):
+            return end
     return None
 
 
@@ -171,10 +173,26 @@ def jwt_ok(candidate: str) -> bool:
 
 
 def bearer_ok(token: str) -> bool:
-    """Tokens are long or mix letters and digits; "bearer instruments" in prose is not one."""
+    """Tokens are long or mix letters and digits; "bearer instruments" in prose and placeholders such as
+    YOUR_ACCESS_TOKEN are not."""
     has_digit = any(ch.isdigit() for ch in token)
     has_alpha = any(ch.isalpha() for ch in token)
+    if not (has_digit or any(ch.islower() for ch in token)):
+        return False
     return len(token) >= 16 or (has_digit and has_alpha)
+
+
+def openrouter_key_ok(key: str) -> bool:
+    """Real keys carry 64 hex digits; `sk-or-v1-your-key-here` in documentation is not one."""
+    return sum(ch.isdigit() for ch in key[6:]) >= 4
+
+
+_IMAGE_SUFFIX = re.compile(r"\.(?:png|jpe?g|gif|svg|webp|avif|ico|bmp|tiff?)$", re.IGNORECASE)
+
+
+def email_domain_ok(domain: str) -> bool:
+    """`logo@2x.png` names an image, not a mailbox: no top-level domain is an image format."""
+    return _IMAGE_SUFFIX.search(domain) is None
 
 
 # --- the built-in detectors ------------------------------------------------------------------
@@ -196,22 +214,28 @@ EMAIL = Detector("EMAIL", _compile(r"""
     @(?<=[A-Za-z0-9._%+-]@)
     (?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,24}
     (?![A-Za-z0-9-])
-"""), ("@",), local_part=frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._%+-"))
+"""), ("@",), email_domain_ok, local_part=frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._%+-"))
 
 _PHONE_START = _not_after(r"\w+.:/-", 1)
 _PHONE_END = r"(?![\w]|[.:/-][0-9])"
 # Three patterns, each starting with one character class.
 PHONE_INTERNATIONAL = Detector("PHONE", _compile(
     r"[+0]" + _PHONE_START + r"""
-    (?:(?<=\+)|0)[1-9][0-9]{0,2} (?:[ .-]?\(?[0-9]{1,5}\)?){1,6}   # +CC or 00CC, then groups
+    (?:(?<=\+)|0)[1-9][0-9]{0,2} (?:[ .-]?(?:\([0-9]{1,5}\)|[0-9]{1,5})){1,6}   # +CC or 00CC, then groups
 """ + _PHONE_END), NUMBER_GATE, phone_ok)
 PHONE_NORTH_AMERICAN = Detector("PHONE", _compile(
     r"[(2-9]" + _PHONE_START + r"""
     (?:(?<=\()[2-9][0-9]{2}\)[ .-]?|(?<=[2-9])[0-9]{2}[ .-])[2-9][0-9]{2}[ .-][0-9]{4}  # (415) 555-0132
 """ + _PHONE_END), NUMBER_GATE, phone_ok)
+PHONE_NORTH_AMERICAN_TRUNK = Detector("PHONE", _compile(
+    r"1" + _PHONE_START + r"""
+    [ .-](?:\([2-9][0-9]{2}\)|[2-9][0-9]{2})[ .-][2-9][0-9]{2}[ .-][0-9]{4}   # 1-800-555-0197
+""" + _PHONE_END), NUMBER_GATE, phone_ok)
 PHONE_NATIONAL = Detector("PHONE", _compile(
     r"0" + _PHONE_START + r"""
-    [1-9][0-9]{0,4}(?:[ /-]?[0-9]{2,8}){1,5}   # trunk 0: 020 7946 0958, 06 12 34 56 78, 030/1234567
+    (?<![0-9][ ].)   # not the middle of spaced digit groups (a card, an IBAN)
+    (?:[1-9][0-9]{0,4}(?:[ /-]?[0-9]{2,8}){1,5}   # trunk 0: 020 7946 0958, 06 12 34 56 78, 030/1234567
+      |[1-9](?:\.[0-9]{2}){4})                    # 06.38.87.51.35
 """ + _PHONE_END), NUMBER_GATE, phone_ok)
 
 US_SSN = Detector("US_SSN", _compile(r"[0-8]" + _not_after(r"\w.-", 1) + r"""
@@ -238,13 +262,14 @@ IPV6 = Detector("IPV6", _compile(r"""
     (?:[0-9A-Fa-f]{0,4}:){2,7}
     (?:[0-9A-Fa-f]{1,4}|(?:[0-9]{1,3}\.){3}[0-9]{1,3})?
     (?:%[A-Za-z0-9]+)?
-    (?![\w:.])
+    (?![\w:]|\.[0-9])
 """), IPV6_GATE, ipv6_ok)
 
 _KEY = r"\w-"
 # The three sk- keys share one gate, so it is checked once.
 _SK = ("sk-",)
-OPENROUTER_API_KEY = Detector("OPENROUTER_API_KEY", _compile(r"sk-or-" + _not_after(_KEY, 6) + r"[A-Za-z0-9_-]{16,}"), _SK)
+OPENROUTER_API_KEY = Detector("OPENROUTER_API_KEY", _compile(r"sk-or-" + _not_after(_KEY, 6) + r"[A-Za-z0-9_-]{16,}"), _SK,
+                              openrouter_key_ok)
 ANTHROPIC_API_KEY = Detector("ANTHROPIC_API_KEY", _compile(r"sk-ant-" + _not_after(_KEY, 7) + r"[A-Za-z0-9_-]{16,}"), _SK)
 OPENAI_API_KEY = Detector("OPENAI_API_KEY", _compile(r"sk-" + _not_after(_KEY, 3) + r"""
     (?!or-|ant-)(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{20,}
@@ -253,16 +278,16 @@ OPENAI_API_KEY = Detector("OPENAI_API_KEY", _compile(r"sk-" + _not_after(_KEY, 3
 AWS_ACCESS_KEY_ID = Detector("AWS_ACCESS_KEY_ID", _compile(r"A" + _not_after(r"A-Za-z0-9", 1) + r"""
     (?:KIA|SIA|BIA|CCA|GPA|IDA|ROA|IPA|NPA|NVA|PKA)[A-Z0-9]{16}(?![A-Za-z0-9])
 """))
-GITHUB_TOKEN = Detector("GITHUB_TOKEN", _compile(r"gh" + _not_after(_WORD, 2) + r"""
-    (?:[pousr]_[A-Za-z0-9]{36,255}|ithub_pat_[A-Za-z0-9_]{22,255})
-"""))
+GITHUB_TOKEN = Detector("GITHUB_TOKEN", _compile(r"gh" + _not_after(_WORD, 2) + r"[pousr]_[A-Za-z0-9]{36,255}"))
+GITHUB_FINE_GRAINED_TOKEN = Detector("GITHUB_TOKEN", _compile(
+    r"github_pat_" + _not_after(_WORD, 11) + r"[A-Za-z0-9_]{22,255}"))
 SLACK_TOKEN = Detector("SLACK_TOKEN", _compile(
-    r"xox" + _not_after(_KEY, 3) + r"[abposre]-[A-Za-z0-9-]{10,} | hooks\.slack\.com/services/[A-Za-z0-9_/]{20,}"
+    r"xox" + _not_after(_KEY, 3) + r"[abposre]-[0-9]+-[A-Za-z0-9-]{10,} | hooks\.slack\.com/services/[A-Za-z0-9_/]{20,}"
 ), ("xox", "hooks.slack.com"))
 JWT = Detector("JWT", _compile(r"eyJ" + _not_after(_KEY, 3) + r"[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*"),
                ("eyJ",), jwt_ok)
 BEARER_TOKEN = Detector("BEARER_TOKEN", _compile(r"""
-    (?i:bearer)[ \t]+(?P<token>[A-Za-z0-9._~+/=-]{8,})
+    (?i:bearer)[ \t]+(?P<token>[A-Za-z0-9._~+/=-]{7,}[A-Za-z0-9_~+/=-])   # a sentence's full stop is not part of it
 """), ("earer", "EARER"), bearer_ok, group="token")
 PRIVATE_KEY = Detector("PRIVATE_KEY", _compile(r"""
     -----BEGIN[ A-Z0-9]*PRIVATE[ ]KEY(?:[ ]BLOCK)?-----
@@ -272,8 +297,8 @@ PRIVATE_KEY = Detector("PRIVATE_KEY", _compile(r"""
 # Order matters only for ties: where two detectors claim overlapping text, the earlier name is used.
 BUILTIN_DETECTORS: tuple[Detector, ...] = (
     PRIVATE_KEY, OPENROUTER_API_KEY, ANTHROPIC_API_KEY, OPENAI_API_KEY, AWS_ACCESS_KEY_ID, GITHUB_TOKEN,
-    SLACK_TOKEN, JWT, BEARER_TOKEN, EMAIL, CREDIT_CARD, IBAN, US_SSN, PHONE_INTERNATIONAL, PHONE_NORTH_AMERICAN,
-    PHONE_NATIONAL, IPV4, IPV6,
+    GITHUB_FINE_GRAINED_TOKEN, SLACK_TOKEN, JWT, BEARER_TOKEN, EMAIL, IBAN, CREDIT_CARD, US_SSN,
+    PHONE_INTERNATIONAL, PHONE_NORTH_AMERICAN, PHONE_NORTH_AMERICAN_TRUNK, PHONE_NATIONAL, IPV4, IPV6,
 )
 
 # Shapes of the ids telemetry is made of (generation ids, prompt hashes, trace and span ids, UUIDs): a
