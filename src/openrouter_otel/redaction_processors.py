@@ -73,7 +73,8 @@ class RedactingSpanProcessor(SpanProcessor):
         new_events = _changed_items(events, self._event) if events else None
         new_links = _changed_items(links, self._link) if links else None
         new_status = self._status(status) if status.description else status
-        new_resource = self._resource(resource)
+        cached = self._resources.get(id(resource))
+        new_resource = cached[1] if cached is not None and cached[0] is resource else self._resource(resource)
         if (new_name is name and new_attributes is attributes and new_events is None and new_links is None
                 and new_status is status and new_resource is resource):
             return span
@@ -102,10 +103,7 @@ class RedactingSpanProcessor(SpanProcessor):
         return None if attributes is link.attributes else Link(link.context, attributes)
 
     def _resource(self, resource: Any) -> Any:
-        # Resources are few and shared by every span: redact each once.
-        cached = self._resources.get(id(resource))
-        if cached is not None and cached[0] is resource:
-            return cached[1]
+        # Resources are few and shared by every span: redact each once (_redact_span reads the memo first).
         attributes = self._attributes(resource.attributes)
         redacted = resource if attributes is resource.attributes else type(resource)(attributes, resource.schema_url)
         if len(self._resources) >= 64:  # processes with ever-new resources: keep the memo small
