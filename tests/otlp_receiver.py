@@ -24,10 +24,11 @@ SIGNALS = {"/v1/traces": ExportTraceServiceRequest, "/v1/metrics": ExportMetrics
 class OtlpReceiver:
     """`with OtlpReceiver() as receiver:` then point exporters at `receiver.endpoint`."""
 
-    def __init__(self) -> None:
+    def __init__(self, port: int = 0) -> None:
+        """`port` 0 picks a free one; a fixed port lets a test bring a "backend" back where it was."""
         self.bodies: dict[str, list[bytes]] = {path: [] for path in SIGNALS}
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self._server = ThreadingHTTPServer(("127.0.0.1", port), self._handler())
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 

@@ -1,0 +1,1 @@
+"""End-to-end tests: the built collector, Prometheus and instrumented apps as real processes."""
