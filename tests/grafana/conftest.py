@@ -1,0 +1,68 @@
+"""Fixtures of the Grafana tests: the shipped files, and three real telemetry environments built once.
+
+- silent:   a collector and a Prometheus, and no LLM call at all;
+- healthy:  ordinary traffic with near misses, where no alert rule may fire;
+- incident: ordinary traffic plus one incident per alert rule.
+Each is app -> collector (the shipped config) -> Prometheus; building all three takes well under a minute,
+most of it the latency incident's deliberately slow calls.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+
+import pytest
+
+from openrouter_otel.replay import ReplayServer
+from tests.grafana import grafana_files
+from tests.grafana.scenarios import healthy_calls, incident_calls
+from tests.grafana.telemetry import Environment, open_environment
+
+# The generator package lives beside the files it writes, not in the installed distribution.
+sys.path.insert(0, str(grafana_files.GRAFANA_DIR))
+
+ENVIRONMENTS = ("silent", "healthy", "incident")
+
+
+@pytest.fixture(scope="session")
+def thresholds() -> dict:
+    return grafana_files.thresholds()
+
+
+@pytest.fixture(scope="session")
+def replay() -> Iterator[ReplayServer]:
+    with ReplayServer() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def environments(tmp_path_factory: pytest.TempPathFactory, replay: ReplayServer,
+                 thresholds: dict) -> Iterator[dict[str, Environment]]:
+    workdir = tmp_path_factory.mktemp("grafana-real-data")
+    opened: dict[str, Environment] = {}
+    try:
+        for name in ENVIRONMENTS:
+            opened[name] = open_environment(name, workdir / name)
+        opened["healthy"].record(replay, healthy_calls(thresholds), capture_message_content=True)
+        opened["incident"].record(replay, incident_calls(thresholds), capture_message_content=True)
+        opened["silent"].wait_until_scraped()
+        yield opened
+    finally:
+        for environment in opened.values():
+            environment.close()
+
+
+@pytest.fixture(scope="session")
+def silent(environments: dict[str, Environment]) -> Environment:
+    return environments["silent"]
+
+
+@pytest.fixture(scope="session")
+def healthy(environments: dict[str, Environment]) -> Environment:
+    return environments["healthy"]
+
+
+@pytest.fixture(scope="session")
+def incident(environments: dict[str, Environment]) -> Environment:
+    return environments["incident"]

@@ -1,0 +1,134 @@
+"""The traffic of the real-data tests, sized from grafana/thresholds.yaml so the tests follow any edit there.
+
+- `healthy_calls`: ordinary traffic plus near misses (errors, 429s and spend just under their limits):
+  no rule may fire.
+- `incident_calls`: the same ordinary traffic plus one incident per rule, each on its own model or team
+  so that each rule's firing instance can be told apart.
+- the silent environment makes no call at all.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+
+from tests.grafana.telemetry import Call
+
+UNAPPROVED_PROVIDER = "Unvetted Cloud"
+
+# Incident models and teams: the labels each rule's firing instance must carry.
+FAILING_MODEL = "incident/failing-model"
+THROTTLED_MODEL = "incident/throttled-model"
+SLOW_MODEL = "incident/slow-model"
+CREDITS_TEAM = "incident-credits"
+OVERSPENDING_TEAM = "incident-overspend"
+DAILY_SPEND_TEAM = "incident-daily-spend"
+UNAPPROVED_TEAM = "incident-unapproved"
+PII_TEAM = "incident-pii"
+
+NEAR_MISS_ERRORS_MODEL = "healthy/near-miss-errors"
+NEAR_MISS_429_MODEL = "healthy/near-miss-429"
+NEAR_MISS_SAMPLE = 100
+
+
+def ordinary_calls(approved: list[str]) -> list[Call]:
+    """Everything the dashboards show: streams, BYOK, cache reads, reasoning, routing policies, users, teams."""
+    first, second = approved[0], approved[1 % len(approved)]
+    fallback = {"models": ["anthropic/claude-sonnet-4.5", "openai/gpt-4o"],
+                "provider": {"order": [first, second], "allow_fallbacks": True, "data_collection": "deny", "zdr": True}}
+    pinned = {"provider": {"only": [first], "ignore": [second], "allow_fallbacks": False}}
+    calls = []
+    for index in range(12):
+        team = ("search", "support", "research")[index % 3]
+        calls.append(Call("anthropic/claude-sonnet-4.5", team, provider=first, user=f"user-{index % 4}",
+                          cost=0.002 + index * 0.0005))
+    # Twice each, so that every series also grows after its first scrape (see Environment.record).
+    calls += 2 * [
+        Call("openai/gpt-4o", "support", provider=second, stream=True, user="user-2"),
+        Call("anthropic/claude-sonnet-4.5", "research", provider=first, byok=True, cost=0.0004),
+        Call("anthropic/claude-sonnet-4.5", "research", provider=first, cached_tokens=96),
+        Call("openai/o3", "research", provider=second, reasoning_tokens=30, cost=0.01),
+        Call("openai/gpt-4o", "search", provider=first, served_model="anthropic/claude-sonnet-4.5", routing=fallback),
+        Call("anthropic/claude-sonnet-4.5", "support", provider=first, routing=pinned),
+    ]
+    return calls
+
+
+def healthy_calls(thresholds: dict) -> list[Call]:
+    approved = thresholds["approved_providers"]
+    alerts = thresholds["alerts"]
+    return [*ordinary_calls(approved),
+            *_failing(NEAR_MISS_ERRORS_MODEL, 503, _just_under(alerts["error_rate"]["max_ratio"]), NEAR_MISS_SAMPLE,
+                      approved[0]),
+            *_failing(NEAR_MISS_429_MODEL, 429, _just_under(alerts["rate_limited"]["max_ratio"]), NEAR_MISS_SAMPLE,
+                      approved[0]),
+            *_spend_just_under_budgets(thresholds),
+            Call("anthropic/claude-sonnet-4.5", "support", provider=approved[0],
+                 prompt="Customer jane.doe@example.com asks for a refund.")]
+
+
+def incident_calls(thresholds: dict) -> list[Call]:
+    approved = thresholds["approved_providers"]
+    alerts = thresholds["alerts"]
+    assert UNAPPROVED_PROVIDER not in approved
+    slow = alerts["latency_p95"]
+    return [*ordinary_calls(approved),
+            *_failing_well_over(FAILING_MODEL, 503, alerts["error_rate"], approved[0]),
+            *_failing_well_over(THROTTLED_MODEL, 429, alerts["rate_limited"], approved[0]),
+            *[Call(SLOW_MODEL, "search", provider=approved[0], delay_s=slow["max_seconds"] + 0.5)
+              for _ in range(slow["min_requests"])],
+            Call("anthropic/claude-opus-4.1", CREDITS_TEAM, provider=approved[0], status=402),
+            Call("anthropic/claude-opus-4.1", CREDITS_TEAM, provider=approved[0], status=402),
+            Call("anthropic/claude-sonnet-4.5", OVERSPENDING_TEAM, provider=approved[0],
+                 cost=1.5 * team_budget(thresholds, OVERSPENDING_TEAM)),
+            Call("anthropic/claude-sonnet-4.5", DAILY_SPEND_TEAM, provider=approved[0],
+                 cost=1.2 * alerts["daily_budget"]["max_usd"]),
+            Call("meta-llama/llama-3.3-70b-instruct", UNAPPROVED_TEAM, provider=UNAPPROVED_PROVIDER),
+            Call("anthropic/claude-sonnet-4.5", PII_TEAM, provider=approved[0],
+                 prompt=pii_flood(alerts["pii_surge"]["max_redactions"] + 10))]
+
+
+def team_budget(thresholds: dict, team: str) -> float:
+    budget = thresholds["alerts"]["team_hourly_budget"]
+    return float((budget.get("teams") or {}).get(team, budget["default_usd"]))
+
+
+def pii_flood(count: int) -> str:
+    """A prompt with `count` different e-mail addresses."""
+    return "Forward the invoice to: " + ", ".join(f"customer{index}@example.com" for index in range(count))
+
+
+def failed_share(calls: list[Call], model: str, status: int) -> float:
+    of_model = [call for call in calls if call.model == model]
+    return sum(call.status == status for call in of_model) / len(of_model)
+
+
+def _failing(model: str, status: int, failed: int, total: int, provider: str) -> list[Call]:
+    """`total` cheap calls for `model`, `failed` of them answered `status`."""
+    ok = Call(model, "search", provider=provider, cost=0.0001)
+    return [replace(ok, status=status)] * failed + [ok] * (total - failed)
+
+
+def _just_under(ratio: float) -> int:
+    """The most failures out of NEAR_MISS_SAMPLE calls that stay below `ratio`."""
+    return math.ceil(ratio * NEAR_MISS_SAMPLE) - 1
+
+
+def _failing_well_over(model: str, status: int, limits: dict, provider: str) -> list[Call]:
+    """Enough calls to count, failing half way between the allowed share and all of them."""
+    total = max(limits["min_requests"], 20)
+    return _failing(model, status, math.ceil(total * (1 + limits["max_ratio"]) / 2), total, provider)
+
+
+def _spend_just_under_budgets(thresholds: dict) -> list[Call]:
+    """85% of the daily budget, spread over teams that each stay at 90% of their hourly budget."""
+    daily = thresholds["alerts"]["daily_budget"]["max_usd"]
+    remaining, calls, index = 0.85 * daily, [], 0
+    while remaining > 1e-9:
+        team = f"budget-team-{index}"
+        cost = min(0.9 * team_budget(thresholds, team), remaining)
+        calls.append(Call("anthropic/claude-sonnet-4.5", team, provider=thresholds["approved_providers"][0], cost=cost))
+        remaining -= cost
+        index += 1
+    return calls
+
