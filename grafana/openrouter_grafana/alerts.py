@@ -176,8 +176,9 @@ def unapproved_provider(settings: Settings) -> Rule:
         evaluator="gt",
         threshold=0,
         pending=cfg.get("for", "0s"),
-        summary=("{{ printf \"%.0f\" $values.B.Value }} calls were served by {{ $labels.openrouter_provider }}, which is not an "
-                 "approved provider (model {{ $labels.gen_ai_response_model }}, team {{ $labels.openrouter_team }})"),
+        summary=("{{ printf \"%.0f\" $values.B.Value }} calls were served by {{ $labels.openrouter_provider }}, "
+                 "which is not an approved provider (model {{ $labels.gen_ai_response_model }}, "
+                 "team {{ $labels.openrouter_team }})"),
         description=("OpenRouter routed calls to an upstream provider outside the approved list ("
                      + ", ".join(settings.approved_providers) + f") in the last {window}. The prompts of those "
                      "calls went to that provider. The audit dashboard lists each call with its trace."),
@@ -196,8 +197,8 @@ def pii_surge(settings: Settings) -> Rule:
         evaluator="gt",
         threshold=cfg["max_redactions"],
         pending=cfg.get("for", "0s"),
-        summary=("{{ printf \"%.0f\" $values.B.Value }} values of type {{ $labels.pii_type }} were redacted from telemetry "
-                 f"in the last {window}"),
+        summary=("{{ printf \"%.0f\" $values.B.Value }} values of type {{ $labels.pii_type }} were redacted "
+                 f"from telemetry in the last {window}"),
         description=(f"More than {cfg['max_redactions']} {{{{ $labels.pii_type }}}} values were found and "
                      f"redacted in exported telemetry in the last {window}. Redaction kept them out of the "
                      "telemetry, but something upstream started handling much more personal data or secrets, "
@@ -320,7 +321,8 @@ def _threshold(rule: Rule) -> dict:
 
 
 def duration_seconds(duration: str) -> int:
-    return int(sum(float(amount) * _SECONDS[unit] for amount, unit in re.findall(r"([0-9]+)(ms|s|m|h|d|w|y)", duration)))
+    parts = re.findall(r"([0-9]+)(ms|s|m|h|d|w|y)", duration)
+    return int(sum(float(amount) * _SECONDS[unit] for amount, unit in parts))
 
 
 def anchor(heading: str) -> str:

@@ -2,13 +2,26 @@
 
 from __future__ import annotations
 
-from openrouter_otel import semconv as sc
 from openrouter_grafana import logql as lq
 from openrouter_grafana import promql as q
+from openrouter_grafana.panels import (
+    Layout,
+    bars,
+    dashboard,
+    loki,
+    prom,
+    row,
+    standard_variables,
+    stat,
+    table,
+    textbox_variable,
+    timeseries,
+    trace_link,
+    unit_override,
+)
 from openrouter_grafana.promql import label
-from openrouter_grafana.panels import (Layout, bars, dashboard, loki, prom, row, stat, standard_variables, table,
-                                       textbox_variable, timeseries, trace_link, unit_override)
 from openrouter_grafana.settings import Settings
+from openrouter_otel import semconv as sc
 
 F = q.DASHBOARD_FILTERS
 RANGE = "$__range"
@@ -27,15 +40,15 @@ def dashboards(settings: Settings) -> dict[str, dict]:
 def spend() -> dict:
     layout = Layout().add(
         row("Spend"),
-        stat("Spend in range", "USD billed by OpenRouter for the calls in the time range (BYOK calls: OpenRouter's fee).",
+        stat("Spend in range", "USD billed by OpenRouter for the calls in the time range (BYOK: OpenRouter's fee).",
              "currencyUSD", prom(f"sum({q.window_increase(q.COST_USD, F, RANGE)})", instant=True), decimals=2),
         stat("Spend rate", "Current spend, in USD per hour.", "currencyUSD",
              prom(q.rate([], q.COST_USD, F, 3600)), decimals=2),
         stat("Calls in range", "LLM calls made in the time range, failed ones included.", "short",
              prom(f"sum({q.window_increase(q.CALLS, F, RANGE)})", instant=True), decimals=0),
         stat("Average cost per call", "Spend divided by the calls whose cost is known.", "currencyUSD",
-             prom(f"sum({q.window_increase(q.COST_USD, F, RANGE)}) / sum({q.window_increase(q.COSTED_CALLS, F, RANGE)})",
-                  instant=True), decimals=4),
+             prom(f"sum({q.window_increase(q.COST_USD, F, RANGE)})"
+                  f" / sum({q.window_increase(q.COSTED_CALLS, F, RANGE)})", instant=True), decimals=4),
         timeseries("Spend rate by served model", "USD per hour, by the model that actually served the calls.",
                    "currencyUSD", prom(q.rate([q.SERVED_MODEL], q.COST_USD, F, 3600), "{{gen_ai_response_model}}"),
                    width=8, stack=True),
@@ -52,7 +65,8 @@ def spend() -> dict:
         bars("Spend in range by team", "Total USD in the time range.", "currencyUSD",
              prom(q.total([q.TEAM], q.COST_USD, F, RANGE), "{{openrouter_team}}", instant=True)),
         timeseries("Daily cost by served model", "USD per completed day (each bar is the day before its timestamp).",
-                   "currencyUSD", prom(f"sum by ({q.SERVED_MODEL}) (increase({q.selector(q.COST_USD, *F)}[$__rate_interval]))",
+                   "currencyUSD", prom(f"sum by ({q.SERVED_MODEL}) "
+                                       f"(increase({q.selector(q.COST_USD, *F)}[$__rate_interval]))",
                                        "{{gen_ai_response_model}}"),
                    width=16, stack=True, bars=True, interval="1d"),
         bars("Cost today so far by served model", "USD since midnight.", "currencyUSD",
@@ -75,7 +89,8 @@ def spend() -> dict:
         timeseries("Reasoning output tokens by served model", "Output tokens spent on reasoning.", "short",
                    loki(lq.summed([lq.SERVED_MODEL], lq.REASONING_TOKENS, "$__auto"), "{{gen_ai_response_model}}"),
                    width=8),
-        timeseries("Calls by billing: BYOK or OpenRouter credits", "BYOK: your own provider key, OpenRouter charges a fee.",
+        timeseries("Calls by billing: BYOK or OpenRouter credits",
+                   "BYOK: your own provider key, OpenRouter charges a fee.",
                    "short", loki(lq.counted([lq.IS_BYOK], "$__auto"), "BYOK={{openrouter_is_byok}}"), width=8),
         stat("BYOK share of calls", "Share of calls in the time range made with your own provider key.", "percentunit",
              loki(f'{lq.counted([], RANGE, lq.IS_BYOK + "=" + q.quote("true"))} / {lq.counted([], RANGE)}',
@@ -101,23 +116,24 @@ def reliability() -> dict:
         stat("Error rate in range", "Share of calls that failed, every error.type.", "percentunit",
              prom(failed_share, instant=True), decimals=2, red_from=0.05),
         stat("402 credits exhausted", "Calls OpenRouter refused for lack of credits in the time range.", "short",
-             prom(f"sum({q.window_increase(q.CALLS, [*F, q.eq(q.ERROR_TYPE, q.CREDITS_EXHAUSTED)], RANGE)}) or vector(0)",
-                  instant=True), decimals=0, red_from=1),
+             prom(_count_or_zero([*F, q.eq(q.ERROR_TYPE, q.CREDITS_EXHAUSTED)]), instant=True), decimals=0, red_from=1),
         stat("429 rate limited", "Calls answered 429 Too Many Requests in the time range.", "short",
-             prom(f"sum({q.window_increase(q.CALLS, [*F, q.eq(q.ERROR_TYPE, q.RATE_LIMITED)], RANGE)}) or vector(0)",
-                  instant=True), decimals=0, red_from=1),
+             prom(_count_or_zero([*F, q.eq(q.ERROR_TYPE, q.RATE_LIMITED)]), instant=True), decimals=0, red_from=1),
         stat("Latency p95 in range", "95% of calls in the time range took at most this long.", "s",
              prom(q.quantile(0.95, [], q.LATENCY_BUCKETS, F, RANGE, counted=True), instant=True), decimals=2),
         timeseries("Error rate by requested model", "Share of calls that failed.", "percentunit",
                    prom(model_error_rate, "{{gen_ai_request_model}}")),
-        timeseries("Errors per second by error.type", "error.type is the HTTP status, or the exception's type.",
-                   "reqps", prom(q.rate([q.ERROR_TYPE], q.CALLS, [*F, ERROR]), "{{error_type}}")),
+        timeseries("Errors per second by model and error.type",
+                   "error.type is the HTTP status, or the exception's type.", "reqps",
+                   prom(q.rate([q.MODEL, q.ERROR_TYPE], q.CALLS, [*F, ERROR]),
+                        "{{gen_ai_request_model}} {{error_type}}")),
         timeseries("402 and 429 answers per second", "Credits exhausted (402) and rate limited (429).", "reqps",
                    prom(q.rate([q.ERROR_TYPE], q.CALLS,
                                [*F, q.matches(q.ERROR_TYPE, q.any_of([q.CREDITS_EXHAUSTED, q.RATE_LIMITED]))]),
                         "{{error_type}}"), width=24),
         row("Latency"),
-        timeseries("Latency p50 / p95 / p99", "Call duration; streams count until their last chunk. Exemplars link to traces.",
+        timeseries("Latency p50 / p95 / p99",
+                   "Call duration; streams count until their last chunk. Exemplars link to traces.",
                    "s", *(prom(q.quantile(p, [], q.LATENCY_BUCKETS, F), f"p{round(p * 100)}", exemplar=True)
                           for p in (0.5, 0.95, 0.99))),
         timeseries("Latency p95 by requested model", "Call duration, 95th percentile.", "s",
@@ -145,8 +161,7 @@ def audit(settings: Settings) -> dict:
     layout = Layout().add(
         row("Upstream providers"),
         stat("Calls served by unapproved providers", "Calls in the time range served by a provider outside the "
-             "Approved providers variable.", "short",
-             prom(f"sum({q.window_increase(q.CALLS, unapproved, RANGE)}) or vector(0)", instant=True),
+             "Approved providers variable.", "short", prom(_count_or_zero(unapproved), instant=True),
              decimals=0, red_from=1),
         stat("Upstream providers used", "Distinct providers that served calls in the time range.", "short",
              prom(f"count({q.total([q.PROVIDER], q.CALLS, [*F, q.ne(q.PROVIDER, '')], RANGE)})", instant=True),
@@ -183,12 +198,18 @@ def audit(settings: Settings) -> dict:
              width=24),
     )
     variables = [*standard_variables(with_loki=True),
-                 textbox_variable("approved_providers", "Approved providers (regex)", q.any_of(settings.approved_providers),
+                 textbox_variable("approved_providers", "Approved providers (regex)",
+                                  q.any_of(settings.approved_providers),
                                   "Upstream providers your policy allows, as a regular expression. "
                                   "grafana/thresholds.yaml sets the default and the matching alert.")]
     return dashboard("openrouter-audit", "OpenRouter: audit and compliance",
                      "Who called which model where, under which routing policy, and what was redacted.",
                      layout, variables)
+
+
+def _count_or_zero(matchers: list[str]) -> str:
+    """Calls in the time range matching `matchers`; 0 rather than no data when there are none."""
+    return f"sum({q.window_increase(q.CALLS, matchers, RANGE)}) or vector(0)"
 
 
 def _organize(renames: dict[str, str]) -> dict:

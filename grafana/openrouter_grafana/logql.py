@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from openrouter_otel import semconv as sc
 from openrouter_grafana.promql import label, quote
+from openrouter_otel import semconv as sc
 
 SCOPE_NAME = "scope_name"
 TRACE_ID = "trace_id"
@@ -30,11 +30,10 @@ UPSTREAM_COST = label(sc.OPENROUTER_COST_UPSTREAM)
 IS_BYOK = label(sc.OPENROUTER_IS_BYOK)
 CACHE_READ_TOKENS = label(sc.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS)
 REASONING_TOKENS = label(sc.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS)
-ROUTING_POLICY = tuple(label(key) for key in (sc.OPENROUTER_REQUEST_MODELS, sc.OPENROUTER_REQUEST_PROVIDER_ORDER,
-                                              sc.OPENROUTER_REQUEST_PROVIDER_ONLY, sc.OPENROUTER_REQUEST_PROVIDER_IGNORE,
-                                              sc.OPENROUTER_REQUEST_PROVIDER_ALLOW_FALLBACKS,
-                                              sc.OPENROUTER_REQUEST_PROVIDER_DATA_COLLECTION,
-                                              sc.OPENROUTER_REQUEST_PROVIDER_ZDR))
+ROUTING_POLICY = tuple(label(key) for key in (
+    sc.OPENROUTER_REQUEST_MODELS, sc.OPENROUTER_REQUEST_PROVIDER_ORDER, sc.OPENROUTER_REQUEST_PROVIDER_ONLY,
+    sc.OPENROUTER_REQUEST_PROVIDER_IGNORE, sc.OPENROUTER_REQUEST_PROVIDER_ALLOW_FALLBACKS,
+    sc.OPENROUTER_REQUEST_PROVIDER_DATA_COLLECTION, sc.OPENROUTER_REQUEST_PROVIDER_ZDR))
 
 # The dashboards' model, provider and team variables, as label filters.
 DASHBOARD_FILTERS = (f'{MODEL}=~"$model"', f'{PROVIDER}=~"$provider"', f'{TEAM}=~"$team"')

@@ -72,7 +72,8 @@ def stat(title: str, description: str, unit: str, *targets: dict, width: int = 6
     return Panel(body, width, 4)
 
 
-def bars(title: str, description: str, unit: str, *targets: dict, width: int = 8, time_from: str | None = None) -> Panel:
+def bars(title: str, description: str, unit: str, *targets: dict, width: int = 8,
+         time_from: str | None = None) -> Panel:
     """A horizontal bar gauge: one bar per series, for totals by model, provider, team."""
     options = {"reduceOptions": {"calcs": ["lastNotNull"], "fields": "", "values": False},
                "orientation": "horizontal", "displayMode": "basic", "showUnfilled": True, "valueMode": "color"}

@@ -43,9 +43,6 @@ class Settings:
     def team_budgets(self) -> dict[str, float]:
         return {str(team): float(usd) for team, usd in (self.alerts["team_hourly_budget"].get("teams") or {}).items()}
 
-    def team_budget(self, team: str) -> float:
-        return self.team_budgets().get(team, float(self.alerts["team_hourly_budget"]["default_usd"]))
-
 
 def load(path: Path = THRESHOLDS_FILE) -> Settings:
     raw = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
@@ -67,7 +64,8 @@ def _check_alerts(alerts: dict[str, Any]) -> None:
         required, optional = _ALERT_KEYS[name]
         keys = set(values or {})
         if not required <= keys or not keys <= required | optional:
-            raise SettingsError(f"alerts.{name} needs {sorted(required)} (may have {sorted(optional)}), has {sorted(keys)}")
+            raise SettingsError(f"alerts.{name} needs {sorted(required)} (may have {sorted(optional)}), "
+                                f"has {sorted(keys)}")
         for key, value in values.items():
             _check_value(f"alerts.{name}.{key}", key, value)
 

@@ -1447,6 +1447,8 @@ class _HTTPServer(ThreadingHTTPServer):
     daemon_threads = True
     # Keep-alive connections would otherwise hold stop() until every client closed its pool.
     block_on_close = False
+    # The default listen backlog (5) resets connections when many clients open at once (test load, CI).
+    request_queue_size = 128
     replay: ReplayServer
 
     def handle_error(self, request: Any, client_address: Any) -> None:

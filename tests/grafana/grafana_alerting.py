@@ -3,7 +3,8 @@
 A rule is a Prometheus query (A), a server-side `reduce` expression (B) and a `threshold` expression (C,
 the condition). Grafana evaluates A, reduces every series of A to one number, compares each number with
 the threshold, and keeps one alert instance per series (labelled like the series): firing when the
-condition is 1. A query that returns nothing is "no data", mapped by the rule's `noDataState`.
+condition is 1. An instant query gives one number per series, which `reduce` passes through unchanged.
+A query that returns nothing is "no data", mapped by the rule's `noDataState`.
 
 Implemented: reducers `last`, `mean`, `max` (modes strict, `dropNN`, `replaceNN`) and thresholds `gt`, `lt`.
 Not modelled: the `for` pending period (an instance whose condition holds goes Pending, then Firing).
@@ -20,7 +21,7 @@ from typing import Any
 @dataclass(frozen=True)
 class Instance:
     labels: dict[str, str]
-    value: float | None  # the reduced value (B); None when every value was dropped
+    value: float | None  # the reduced value (B); None when dropNN dropped every value, or no data
     firing: bool
 
 
@@ -69,10 +70,17 @@ def evaluate(rule: dict, instant_query: Callable[[str], list[dict]]) -> list[Ins
     evaluator = condition["conditions"][0]["evaluator"]
     instances = []
     for series in result:
-        value = reduce([float(series["value"][1])], reduction["reducer"], reduction.get("settings"))
+        value = reduced(series, reduction)
         labels = {name: value for name, value in series["metric"].items() if name != "__name__"}
         instances.append(Instance(labels, value, threshold(value, evaluator)))
     return instances
+
+
+def reduced(series: dict, reduction: dict) -> float | None:
+    """A range series is reduced; an instant sample is a number, which Grafana's reduce leaves as it is."""
+    if "value" in series:
+        return float(series["value"][1])
+    return reduce([float(value) for _, value in series["values"]], reduction["reducer"], reduction.get("settings"))
 
 
 def firing(instances: list[Instance]) -> list[Instance]:

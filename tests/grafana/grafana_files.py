@@ -47,6 +47,15 @@ TEAM = label(sc.OPENROUTER_TEAM)
 ERROR_TYPE = label(sc.ERROR_TYPE)
 PII_TYPE = label(sc.PII_TYPE)
 
+# The audit records as Loki stores them after OTLP ingestion: attributes as structured metadata named like
+# labels, plus what Loki adds (stream label service_name, scope_name, the trace context, severity).
+AUDIT_FIELDS = {label(key) for key in sc.AUDIT_ATTRIBUTE_KEYS}
+LOKI_FIELDS = {"service_name", "scope_name", "trace_id", "span_id", "severity_text", "severity_number"}
+NUMERIC_AUDIT_FIELDS = {label(key) for key in (
+    sc.GEN_AI_USAGE_INPUT_TOKENS, sc.GEN_AI_USAGE_OUTPUT_TOKENS, sc.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS,
+    sc.GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS, sc.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS, sc.GEN_AI_USAGE_COST,
+    sc.OPENROUTER_COST_UPSTREAM, sc.OPENROUTER_LATENCY)}
+
 
 def load_yaml(path: Path) -> Any:
     return yaml.safe_load(path.read_text(encoding="utf-8"))

@@ -18,7 +18,7 @@ def promtool_binary() -> str:
             return str(beside)
     found = shutil.which("promtool")
     if not found:
-        raise AssertionError("promtool is not installed: run scripts/install-prometheus.sh (Debian's prometheus package)")
+        raise AssertionError("promtool is missing: run scripts/install-prometheus.sh (Debian's prometheus package)")
     return found
 
 
@@ -28,7 +28,8 @@ def parse_error(expr: str, workdir: Path) -> str | None:
     promtool has no bare parse command, so the expression becomes a recording rule that `check rules` parses.
     """
     rules_file = workdir / "parse-check.yaml"
-    rules_file.write_text(json.dumps({"groups": [{"name": "parse", "rules": [{"record": "parse_check", "expr": expr}]}]}))
+    rule = {"record": "parse_check", "expr": expr}
+    rules_file.write_text(json.dumps({"groups": [{"name": "parse", "rules": [rule]}]}))
     result = subprocess.run([promtool_binary(), "check", "rules", str(rules_file)], capture_output=True, text=True,
                             timeout=60, check=False)
     return None if result.returncode == 0 else (result.stdout + result.stderr).strip()

@@ -28,7 +28,14 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 
 from openrouter_otel import OpenRouterInstrumentor, audit_context
 from openrouter_otel import semconv as sc
-from openrouter_otel.replay import CannedResponse, ReplayServer, chat_completion_body, chat_stream_events, error_body, usage_block
+from openrouter_otel.replay import (
+    CannedResponse,
+    ReplayServer,
+    chat_completion_body,
+    chat_stream_events,
+    error_body,
+    usage_block,
+)
 from tests.e2e.services import Collector, Prometheus, free_port, wait_until
 
 API_KEY = "sk-or-v1-" + "0" * 64

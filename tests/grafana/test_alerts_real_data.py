@@ -11,8 +11,8 @@ import pytest
 
 from tests.grafana import grafana_files
 from tests.grafana import scenarios as s
-from tests.grafana.grafana_files import MODEL, PII_TYPE, PROVIDER, TEAM
 from tests.grafana.grafana_alerting import evaluate, firing, instance_for
+from tests.grafana.grafana_files import MODEL, PII_TYPE, PROVIDER, TEAM
 from tests.grafana.telemetry import Environment
 
 RULES = {rule["uid"]: rule for rule in grafana_files.rules()}

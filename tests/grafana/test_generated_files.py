@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -28,7 +29,7 @@ THRESHOLD_KEYS = {
 def test_generated_files_are_up_to_date_with_thresholds_file() -> None:
     result = subprocess.run([sys.executable, str(grafana_files.GRAFANA_DIR / "generate.py"), "--check"],
                             capture_output=True, text=True, check=False)
-    assert result.returncode == 0, f"stale generated files (run python grafana/generate.py):\n{result.stdout}{result.stderr}"
+    assert result.returncode == 0, f"stale (run python grafana/generate.py):\n{result.stdout}{result.stderr}"
 
 
 def test_every_rule_reads_its_threshold_from_the_thresholds_file(thresholds: dict) -> None:
@@ -84,3 +85,18 @@ def test_malformed_thresholds_are_refused_naming_the_key(tmp_path: Path, edit, m
     edited.write_text(yaml.safe_dump(raw))
     with pytest.raises(settings.SettingsError, match=message.replace("[", r"\[").replace("]", r"\]")):
         settings.load(edited)
+
+
+def test_runbook_urls_point_at_the_readme_sections_when_a_base_url_is_set(tmp_path: Path) -> None:
+    from openrouter_grafana import alerts, settings
+
+    raw = grafana_files.thresholds()
+    raw["runbook_base_url"] = "https://git.example/ops/grafana/README.md"
+    edited = tmp_path / "thresholds.yaml"
+    edited.write_text(yaml.safe_dump(raw))
+    headings = re.findall(r"^#+ (.+?)\s*$", grafana_files.README.read_text(encoding="utf-8"), re.MULTILINE)
+    anchors = {re.sub(r"[^a-z0-9 -]", "", heading.lower()).replace(" ", "-") for heading in headings}
+    for rule in alerts.provisioning(settings.load(edited))["groups"][0]["rules"]:
+        base, anchor = rule["annotations"]["runbook_url"].split("#")
+        assert base == raw["runbook_base_url"] and anchor in anchors, rule["uid"]
+    assert "runbook_url" not in grafana_files.rules()[0]["annotations"]  # the shipped file sets no base URL

@@ -16,27 +16,21 @@ import pytest
 from openrouter_otel import semconv as sc
 from tests.grafana import grafana_files
 from tests.grafana.grafana_files import Query
-from tests.grafana.query_names import (blank_strings, functions, grouping_labels, matcher_labels, range_durations,
-                                       unwrapped_labels)
+from tests.grafana.query_names import (
+    blank_strings,
+    functions,
+    grouping_labels,
+    matcher_labels,
+    range_durations,
+    unwrapped_labels,
+)
 
 LOKI_QUERIES = grafana_files.queries("loki")
-# What Loki adds to an OTLP log record besides its attributes.
-LOKI_FIELDS = {"service_name", "scope_name", "trace_id", "span_id", "severity_text", "severity_number"}
-NUMERIC_AUDIT_ATTRIBUTES = {sc.GEN_AI_USAGE_INPUT_TOKENS, sc.GEN_AI_USAGE_OUTPUT_TOKENS,
-                            sc.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS, sc.GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS,
-                            sc.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS, sc.GEN_AI_USAGE_COST, sc.OPENROUTER_COST_UPSTREAM,
-                            sc.OPENROUTER_LATENCY}
+AUDIT_FIELDS, LOKI_FIELDS, NUMERIC_FIELDS = (grafana_files.AUDIT_FIELDS, grafana_files.LOKI_FIELDS,
+                                             grafana_files.NUMERIC_AUDIT_FIELDS)
 AUDIT_SELECTOR = f'{{service_name=~".+"}} | scope_name="{sc.INSTRUMENTATION_SCOPE}"'
 LOGQL_FUNCTIONS = {"sum", "count_over_time", "sum_over_time", "topk"}
 
-
-def loki_name(attribute: str) -> str:
-    """How Loki's OTLP ingestion names an attribute in structured metadata."""
-    return re.sub(r"[^A-Za-z0-9_]", "_", attribute)
-
-
-AUDIT_FIELDS = {loki_name(key) for key in sc.AUDIT_ATTRIBUTE_KEYS}
-NUMERIC_FIELDS = {loki_name(key) for key in NUMERIC_AUDIT_ATTRIBUTES}
 
 
 def referenced_fields(expr: str) -> set[str]:

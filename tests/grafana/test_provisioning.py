@@ -27,8 +27,11 @@ def grafana_interpolate(value: Any, env: dict[str, str]) -> Any:
         return [grafana_interpolate(item, env) for item in value]
     if not isinstance(value, str):
         return value
-    expand = lambda part: re.sub(r"\$\{(\w+)\}|\$(\w+)", lambda m: env.get(m.group(1) or m.group(2), ""), part)
-    return "$".join(expand(part) for part in value.split("$$"))
+    return "$".join(_expand(part, env) for part in value.split("$$"))
+
+
+def _expand(text: str, env: dict[str, str]) -> str:
+    return re.sub(r"\$\{(\w+)\}|\$(\w+)", lambda match: env.get(match.group(1) or match.group(2), ""), text)
 
 
 def datasources() -> dict[str, dict]:

@@ -12,10 +12,9 @@ import pytest
 
 from openrouter_otel import semconv as sc
 from tests.grafana import grafana_files
-from tests.grafana.grafana_files import Query
+from tests.grafana.grafana_files import LOKI_FIELDS, NUMERIC_AUDIT_FIELDS, Query, label
 from tests.grafana.query_names import grouping_labels, matcher_labels, unwrapped_labels
 from tests.grafana.telemetry import SCRAPE_INTERVAL_S, Environment
-from tests.grafana.test_logql_static import LOKI_FIELDS, NUMERIC_FIELDS, loki_name
 
 DASHBOARDS = grafana_files.dashboards()
 
@@ -52,8 +51,7 @@ def test_prometheus_holds_exactly_the_metrics_of_design_md(incident: Environment
 
 
 def test_metrics_carry_the_metric_attributes_of_semconv_as_labels(incident: Environment) -> None:
-    expected = {re.sub(r"[^A-Za-z0-9_]", "_", key) for key in (*sc.METRIC_ATTRIBUTE_KEYS, sc.GEN_AI_TOKEN_TYPE,
-                                                               sc.PII_TYPE)}
+    expected = {label(key) for key in (*sc.METRIC_ATTRIBUTE_KEYS, sc.GEN_AI_TOKEN_TYPE, sc.PII_TYPE)}
     assert expected <= our_label_names(incident)
 
 
@@ -99,7 +97,7 @@ def audit_fields(environments: list[Environment]) -> dict[str, list]:
     for environment in environments:
         for record in environment.audit_records():
             for key, value in (record.attributes or {}).items():
-                fields.setdefault(loki_name(key), []).append(value)
+                fields.setdefault(label(key), []).append(value)
     return fields
 
 
@@ -110,7 +108,7 @@ def test_loki_queries_name_fields_the_audit_records_have(healthy: Environment, i
         missing = used - LOKI_FIELDS - set(fields)
         assert not missing, f"{query.id}: no audit record has {missing}"
         for field in unwrapped_labels(query.expr):
-            assert field in NUMERIC_FIELDS
+            assert field in NUMERIC_AUDIT_FIELDS
             assert all(isinstance(value, (int, float)) and not isinstance(value, bool) for value in fields[field])
 
 
@@ -121,7 +119,7 @@ def test_audit_trail_columns_and_byok_filter_match_real_records(healthy: Environ
     missing = set(organize["options"]["includeByName"]) - {"Time"} - LOKI_FIELDS - set(fields)
     assert not missing
     # Loki stores a boolean attribute as "true"/"false": the BYOK panels filter on that text.
-    byok = fields[loki_name(sc.OPENROUTER_IS_BYOK)]
+    byok = fields[label(sc.OPENROUTER_IS_BYOK)]
     assert True in byok and all(isinstance(value, bool) for value in byok)
 
 
