@@ -20,7 +20,8 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from openrouter_otel import OpenRouterInstrumentor
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-CORPUS_DIR = Path(os.environ.get("OPENROUTER_OTEL_CORPUS", REPO_ROOT.parent / "shared" / "corpus" / "openrouter-recorded"))
+# Recorded OpenRouter traffic, kept in the repository (see its README for where it was recorded).
+CORPUS_DIR = REPO_ROOT / "tests" / "fixtures" / "openrouter-recorded"
 TEST_API_KEY = "sk-or-v1-0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
 
 
@@ -100,7 +101,7 @@ def instrumented(instrument: Any) -> Pipelines:
 
 @pytest.fixture(scope="session")
 def replay_server() -> Iterator[Any]:
-    from openrouter_otel.replay import ReplayServer
+    from openrouter_otel.server.replay import ReplayServer
 
     assert CORPUS_DIR.is_dir(), f"recorded corpus not found at {CORPUS_DIR}"
     with ReplayServer(CORPUS_DIR) as server:

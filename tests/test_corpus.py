@@ -12,11 +12,11 @@ import pytest
 from opentelemetry.trace import StatusCode
 
 from openrouter_otel import semconv as sc
-from openrouter_otel.replay import load_corpus
+from openrouter_otel.server.replay import load_corpus
 
 from .conftest import CORPUS_DIR
 
-EXCHANGES = load_corpus(CORPUS_DIR) if CORPUS_DIR.is_dir() else []
+EXCHANGES = load_corpus(CORPUS_DIR)
 
 
 def test_the_corpus_is_present_and_complete():

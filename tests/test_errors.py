@@ -9,7 +9,7 @@ import pytest
 from opentelemetry.trace import StatusCode
 
 from openrouter_otel import semconv as sc
-from openrouter_otel.replay import CannedResponse
+from openrouter_otel.server.replay import CannedResponse
 
 from .conftest import TEST_API_KEY
 

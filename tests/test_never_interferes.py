@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from openrouter_otel import OpenRouterInstrumentor
-from openrouter_otel.replay import CannedResponse
+from openrouter_otel.server.replay import CannedResponse
 
 EXAMPLES = 1000
 _tokens = itertools.count()

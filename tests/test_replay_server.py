@@ -23,7 +23,7 @@ import openai
 import pydantic
 import pytest
 
-from openrouter_otel.replay import (
+from openrouter_otel.server.replay import (
     SCENARIOS,
     CannedResponse,
     Comment,
@@ -38,9 +38,9 @@ from openrouter_otel.replay import (
     usage_block,
 )
 
-CORPUS_DIR = Path(os.environ.get("OPENROUTER_OTEL_CORPUS",
-                                 Path(__file__).resolve().parents[2] / "shared" / "corpus" / "openrouter-recorded"))
-EXCHANGES = load_corpus(CORPUS_DIR) if CORPUS_DIR.is_dir() else []
+from .conftest import CORPUS_DIR
+
+EXCHANGES = load_corpus(CORPUS_DIR)
 SUCCESSES = [exchange for exchange in EXCHANGES if not exchange.is_error and not exchange.is_truncated]
 FAILURES = [exchange for exchange in EXCHANGES if exchange.is_error]
 TRUNCATED = [exchange for exchange in EXCHANGES if exchange.is_truncated]
@@ -50,7 +50,6 @@ API_KEY = "sk-or-v1-test"
 MESSAGES = [{"role": "user", "content": "Say hello"}]
 GEN_ID = re.compile(r"^gen-\d+-[A-Za-z0-9]{20}$")
 
-pytestmark = pytest.mark.skipif(not EXCHANGES, reason=f"recorded corpus not found at {CORPUS_DIR}")
 
 
 def ids(exchanges: list[Any]) -> list[str]:

@@ -119,7 +119,7 @@ class _endpoint:
                 raise SystemExit("--live needs OPENROUTER_API_KEY in the environment")
             self.out.write(f"Calling the real OpenRouter at {OPENROUTER_URL}\n\n")
             return OPENROUTER_URL, api_key
-        from openrouter_otel.replay import ReplayServer
+        from openrouter_otel.server.replay import ReplayServer
 
         self.server = ReplayServer()
         self.server.start()

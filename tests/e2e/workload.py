@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from openrouter_otel.replay import SCENARIO_HEADER, load_corpus
+from openrouter_otel.server.replay import SCENARIO_HEADER, load_corpus
 from tests.conftest import CORPUS_DIR, TEST_API_KEY
 
 APP = Path(__file__).resolve().parents[1] / "apps" / "collector_app.py"

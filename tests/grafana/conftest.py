@@ -14,7 +14,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from openrouter_otel.replay import ReplayServer
+from openrouter_otel.server.replay import ReplayServer
 from tests.grafana import grafana_files
 from tests.grafana.scenarios import healthy_calls, incident_calls
 from tests.grafana.telemetry import Environment, open_environment

@@ -28,7 +28,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 
 from openrouter_otel import OpenRouterInstrumentor, audit_context
 from openrouter_otel import semconv as sc
-from openrouter_otel.replay import (
+from openrouter_otel.server.replay import (
     CannedResponse,
     ReplayServer,
     chat_completion_body,

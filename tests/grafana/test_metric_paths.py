@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from openrouter_otel import semconv as sc
-from openrouter_otel.replay import ReplayServer
+from openrouter_otel.server.replay import ReplayServer
 from tests.grafana import grafana_files
 from tests.grafana.scenarios import ordinary_calls
 from tests.grafana.telemetry import Call, CollectorPath, DirectPath, Environment, open_environment
