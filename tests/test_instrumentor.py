@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+import wrapt
 from openai._base_client import AsyncAPIClient, SyncAPIClient
 
 from openrouter_otel import OpenRouterInstrumentor
@@ -104,3 +107,51 @@ def _json_objects(text: str) -> list[dict]:
             continue
         if isinstance(value, dict):
             objects.append(value)
+
+
+OTHER_INSTRUMENTATION = "another OpenAI instrumentation"
+
+
+def other_instrumentation_warnings(caplog) -> list[str]:
+    return [r.getMessage() for r in caplog.records
+            if r.levelno == logging.WARNING and OTHER_INSTRUMENTATION in r.getMessage()]
+
+
+@pytest.fixture
+def other_instrumentation():
+    """Wrap a resource method with wrapt, as the official openai-v2, OpenLLMetry and OpenLIT instrumentations do."""
+    from openai.resources.chat import completions
+
+    original = vars(completions.Completions)["create"]
+
+    def wrap():
+        wrapt.wrap_function_wrapper(completions, "Completions.create", lambda wrapped, _i, a, k: wrapped(*a, **k))
+
+    yield wrap
+    completions.Completions.create = original
+
+
+def test_warns_once_when_another_openai_instrumentation_is_already_active(instrument, client, other_instrumentation,
+                                                                          caplog):
+    other_instrumentation()
+    instrument()
+    chat(client)
+    chat(client)
+    [message] = other_instrumentation_warnings(caplog)
+    assert "Completions.create" in message and "double" in message and sc.INSTRUMENTATION_SCOPE in message
+
+
+def test_warns_once_when_another_openai_instrumentation_comes_after_ours(instrument, client, other_instrumentation,
+                                                                         caplog):
+    instrument()
+    assert other_instrumentation_warnings(caplog) == []
+    other_instrumentation()
+    chat(client)
+    chat(client)
+    assert len(other_instrumentation_warnings(caplog)) == 1
+
+
+def test_no_warning_when_ours_is_the_only_openai_instrumentation(instrument, client, caplog):
+    instrument()
+    chat(client)
+    assert other_instrumentation_warnings(caplog) == []

@@ -18,7 +18,7 @@ from opentelemetry._logs import Logger, SeverityNumber
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from openrouter_otel import semconv as sc
-from openrouter_otel.audit import current_audit_attributes
+from openrouter_otel.audit import InboundBaggage, current_audit_attributes
 from openrouter_otel.config import Settings
 from openrouter_otel.content import input_messages, output_messages
 from openrouter_otel.cost import Cost, resolve_cost
@@ -36,6 +36,7 @@ from openrouter_otel.extract import (
     usage_attributes,
 )
 from openrouter_otel.instruments import Instruments
+from openrouter_otel.labels import TeamLabels
 from openrouter_otel.prompt_hash import prompt_hash
 
 if TYPE_CHECKING:
@@ -64,6 +65,8 @@ class Telemetry:
         self.redact = redact
         self.fetcher = fetcher
         self.hash_key = settings.prompt_hash_key.encode() if settings.prompt_hash_key else None
+        self.inbound_baggage = InboundBaggage.from_settings(settings)
+        self.team_labels = TeamLabels.from_settings(settings)
 
     def start_call(self, client: Any, options: Any) -> Call | None:
         """A new Call for an instrumented endpoint, or None (other endpoints, or if anything fails)."""
@@ -120,7 +123,7 @@ class Call:
             attributes.update(client_server_attributes(base_url))
         attributes.update(request_attributes(self.body))
         attributes.update(header_attributes(getattr(client, "_custom_headers", None), getattr(options, "headers", None)))
-        self.audit_context = current_audit_attributes()
+        self.audit_context = current_audit_attributes(self.telemetry.inbound_baggage)
         attributes.update(self.audit_context)
         api_key = getattr(client, "api_key", None)
         if isinstance(api_key, str) and api_key:
@@ -276,6 +279,9 @@ class Call:
         metric_attributes = {key: attributes[key] for key in sc.METRIC_ATTRIBUTE_KEYS if key in attributes}
         if self.telemetry.settings.metrics_enduser and sc.ENDUSER_ID in attributes:
             metric_attributes[sc.ENDUSER_ID] = attributes[sc.ENDUSER_ID]
+        team = metric_attributes.get(sc.OPENROUTER_TEAM)
+        if team is not None:
+            metric_attributes[sc.OPENROUTER_TEAM] = self.telemetry.team_labels.label(team)
         instruments.duration.record(duration, metric_attributes)
         for key, token_type in (
             (sc.GEN_AI_USAGE_INPUT_TOKENS, sc.TOKEN_TYPE_INPUT),

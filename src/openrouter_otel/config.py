@@ -29,6 +29,12 @@ class Settings:
     redaction_disable: str | None = None
     redaction_patterns: str | None = None
     redaction_hash_key: str | None = None
+    audit_baggage_propagate: bool = False
+    audit_baggage_accept: bool = False
+    audit_baggage_keys: str = "user_id,team,classification,feature"
+    audit_baggage_max_length: int = 128
+    metrics_teams: str | None = None
+    metrics_team_cap: int = 50
 
     @classmethod
     def load(cls, overrides: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None) -> Settings:
@@ -45,8 +51,15 @@ class Settings:
                 source = env_name
             else:
                 continue
+            if field.name in LIST_SETTINGS:
+                raw = _joined(raw)
             values[field.name] = _coerce(raw, field.default, source)
         return cls(**values)
+
+
+def items(value: str | None) -> tuple[str, ...]:
+    """The entries of a comma-separated setting, stripped, empty ones dropped."""
+    return tuple(entry for entry in (part.strip() for part in (value or "").split(",")) if entry)
 
 
 _ENV_NAMES = {
@@ -59,20 +72,37 @@ _ENV_NAMES = {
     "redaction_disable": semconv.ENV_REDACTION_DISABLE,
     "redaction_patterns": semconv.ENV_REDACTION_PATTERNS,
     "redaction_hash_key": semconv.ENV_REDACTION_HASH_KEY,
+    "audit_baggage_propagate": semconv.ENV_AUDIT_BAGGAGE_PROPAGATE,
+    "audit_baggage_accept": semconv.ENV_AUDIT_BAGGAGE_ACCEPT,
+    "audit_baggage_keys": semconv.ENV_AUDIT_BAGGAGE_KEYS,
+    "audit_baggage_max_length": semconv.ENV_AUDIT_BAGGAGE_MAX_LENGTH,
+    "metrics_teams": semconv.ENV_METRICS_TEAMS,
+    "metrics_team_cap": semconv.ENV_METRICS_TEAM_CAP,
 }
 
 # Keywords of instrument() that are settings, as opposed to providers.
 SETTING_KEYWORDS = frozenset(_ENV_NAMES)
+# Comma-separated settings, whose keyword also takes a list of text.
+LIST_SETTINGS = frozenset({"redaction_disable", "audit_baggage_keys", "metrics_teams"})
+
+
+def _joined(raw: Any) -> Any:
+    """A list of text as the comma-separated text the environment would hold; anything else unchanged."""
+    if isinstance(raw, (list, tuple, set, frozenset)) and all(isinstance(entry, str) for entry in raw):
+        return ",".join(raw)
+    return raw
 
 
 def _coerce(raw: Any, default: Any, source: str) -> Any:
     if isinstance(default, bool):
         return _parse_bool(raw, default, source)
+    if isinstance(default, int):
+        return _parse_count(raw, default, source)
     if raw is None or (isinstance(raw, str) and not raw.strip()):
         return default
     if isinstance(raw, (str, bytes)):
         return raw.decode() if isinstance(raw, bytes) else raw
-    logger.warning("openrouter-otel: %s has a value that is not text; using the default %r", source, default)
+    logger.warning("openrouter-otel: %s=%r is not text; using the default %r", source, raw, default)
     return default
 
 
@@ -92,5 +122,18 @@ def _parse_bool(raw: Any, default: bool, source: str) -> bool:
         source,
         raw,
         str(default).lower(),
+    )
+    return default
+
+
+def _parse_count(raw: Any, default: int, source: str) -> int:
+    if isinstance(raw, str) and not raw.strip():
+        return default
+    if isinstance(raw, int) and not isinstance(raw, bool) and raw >= 0:
+        return raw
+    if isinstance(raw, str) and raw.strip().isdigit():
+        return int(raw.strip())
+    logger.warning(
+        "openrouter-otel: %s=%r is not a whole number of 0 or more; using the default %d", source, raw, default
     )
     return default

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import importlib
 import logging
-from typing import Any, Collection
+import sys
+import threading
+from typing import Any, Callable, Collection, Mapping
+
+import wrapt
 
 from opentelemetry import trace
 from opentelemetry._logs import get_logger_provider
@@ -13,7 +17,7 @@ from opentelemetry.instrumentation.utils import unwrap
 from opentelemetry.metrics import get_meter_provider
 from wrapt import wrap_function_wrapper
 
-from openrouter_otel import patch, semconv
+from openrouter_otel import audit, patch, semconv
 from openrouter_otel.call import Telemetry
 from openrouter_otel.config import SETTING_KEYWORDS, Settings
 from openrouter_otel.instruments import Instruments
@@ -23,6 +27,25 @@ from openrouter_otel.version import __version__
 logger = logging.getLogger(__name__)
 
 SCOPE_NAME = semconv.INSTRUMENTATION_SCOPE
+
+# Keyword -> the method a provider passed for it must have.
+PROVIDER_KEYWORDS = {"tracer_provider": "get_tracer", "meter_provider": "get_meter", "logger_provider": "get_logger"}
+# BaseInstrumentor.instrument() consumes these itself.
+BASE_KEYWORDS = frozenset({"skip_dep_check", "raise_exception_on_conflict"})
+KNOWN_KEYWORDS = SETTING_KEYWORDS | frozenset(PROVIDER_KEYWORDS) | BASE_KEYWORDS
+
+# Resource methods other OpenAI instrumentations (opentelemetry-instrumentation-openai-v2, OpenLLMetry, OpenLIT)
+# wrap with wrapt; ours wraps only the base client's request(), so a proxy here is someone else's.
+OTHER_WRAP_POINTS = (
+    ("openai.resources.chat.completions", "Completions", "create"),
+    ("openai.resources.chat.completions", "AsyncCompletions", "create"),
+    ("openai.resources.completions", "Completions", "create"),
+    ("openai.resources.embeddings", "Embeddings", "create"),
+    ("openai.resources.responses", "Responses", "create"),
+)
+# Modules of other OpenAI instrumentors, checked only when already imported.
+OTHER_INSTRUMENTOR_MODULES = ("opentelemetry.instrumentation.openai_v2", "opentelemetry.instrumentation.openai")
+_PROXY_TYPES = tuple({getattr(wrapt, "BaseObjectProxy", wrapt.ObjectProxy), wrapt.ObjectProxy})
 
 
 class OpenRouterInstrumentor(BaseInstrumentor):  # type: ignore[misc]
@@ -40,13 +63,18 @@ class OpenRouterInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         self.redactor: Any = None
         self._redaction_installed: tuple[Any, Any] | None = None
         self._fetcher: Any = None
+        self._others_checked = threading.Event()
 
     def instrumentation_dependencies(self) -> Collection[str]:
         return _instruments
 
     def _instrument(self, **kwargs: Any) -> None:
+        kwargs = _valid_keywords(kwargs)
         settings = Settings.load(_setting_overrides(kwargs))
         self.settings = settings
+        audit.configure(propagate=settings.audit_baggage_propagate)
+        self._others_checked.clear()
+        self._warn_if_other_openai_instrumentation()
         tracer_provider = kwargs.get("tracer_provider") or trace.get_tracer_provider()
         meter_provider = kwargs.get("meter_provider") or get_meter_provider()
         logger_provider = kwargs.get("logger_provider") or get_logger_provider()
@@ -72,6 +100,7 @@ class OpenRouterInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         self._wrap(telemetry)
 
     def _uninstrument(self, **kwargs: Any) -> None:
+        audit.configure(propagate=False)
         base_client = importlib.import_module(patch.BASE_CLIENT_MODULE)
         for class_name, method in (*patch.REQUEST_METHODS, *patch.SEND_METHODS):
             cls = getattr(base_client, class_name, None)
@@ -86,11 +115,39 @@ class OpenRouterInstrumentor(BaseInstrumentor):  # type: ignore[misc]
     def _wrap(self, telemetry: Telemetry) -> None:
         base_client = importlib.import_module(patch.BASE_CLIENT_MODULE)
         sync_cls, async_cls = (class_name for class_name, _ in patch.REQUEST_METHODS)
-        wrap_function_wrapper(base_client, f"{sync_cls}.request", patch.sync_request_wrapper(telemetry))
-        wrap_function_wrapper(base_client, f"{async_cls}.request", patch.async_request_wrapper(telemetry))
+        wrap_function_wrapper(base_client, f"{sync_cls}.request", self._checking(patch.sync_request_wrapper(telemetry)))
+        wrap_function_wrapper(base_client, f"{async_cls}.request", self._checking(patch.async_request_wrapper(telemetry)))
         for class_name, method in patch.SEND_METHODS:
             if hasattr(getattr(base_client, class_name, None), method):
                 wrap_function_wrapper(base_client, f"{class_name}.{method}", patch.send_wrapper)
+
+    def _checking(self, wrapper: Callable[..., Any]) -> Callable[..., Any]:
+        """The wrapper, checking on the first call for OpenAI instrumentations instrumented after this one."""
+        checked = self._others_checked
+
+        def checking_wrapper(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
+            if not checked.is_set():
+                self._warn_if_other_openai_instrumentation()
+            return wrapper(wrapped, instance, args, kwargs)  # an async wrapper's coroutine goes back unawaited
+
+        return checking_wrapper
+
+    def _warn_if_other_openai_instrumentation(self) -> None:
+        try:
+            others = _other_openai_instrumentations()
+        except Exception:
+            logger.debug("openrouter-otel: could not look for other OpenAI instrumentations", exc_info=True)
+            return
+        if not others or self._others_checked.is_set():
+            return
+        self._others_checked.set()
+        logger.warning(
+            "openrouter-otel: another OpenAI instrumentation is active (%s): every LLM call is then recorded twice, "
+            "which doubles dashboard figures (calls, tokens, cost) unless queries select our instrumentation scope "
+            "%r (otel_scope_name in Prometheus); uninstrument one of them",
+            ", ".join(others),
+            SCOPE_NAME,
+        )
 
     @staticmethod
     def _make_redactor(settings: Settings, meter_provider: Any, patterns: Any) -> Any:
@@ -126,11 +183,48 @@ class OpenRouterInstrumentor(BaseInstrumentor):  # type: ignore[misc]
 
 
 def _setting_overrides(kwargs: dict[str, Any]) -> dict[str, Any]:
-    """Keywords of instrument() as Settings values (which are text, like the environment)."""
+    """Keywords of instrument() as Settings values (Settings.load checks their types)."""
     overrides = {key: kwargs.get(key) for key in SETTING_KEYWORDS}
-    disable = overrides.get("redaction_disable")
-    if disable is not None and not isinstance(disable, str):
-        overrides["redaction_disable"] = ",".join(str(name) for name in disable)
     if not isinstance(overrides.get("redaction_patterns"), str):
         overrides["redaction_patterns"] = None  # a mapping goes to the Redactor directly
     return overrides
+
+
+def _valid_keywords(kwargs: dict[str, Any]) -> dict[str, Any]:
+    """The keywords without those that are unknown or of the wrong kind, each warned about once."""
+    unknown = sorted(set(kwargs) - KNOWN_KEYWORDS)
+    if unknown:
+        logger.warning(
+            "openrouter-otel: instrument() ignores unknown keyword(s) %s; known keywords: %s",
+            ", ".join(unknown),
+            ", ".join(sorted(KNOWN_KEYWORDS)),
+        )
+    valid = {key: value for key, value in kwargs.items() if key in KNOWN_KEYWORDS}
+    for key, method in PROVIDER_KEYWORDS.items():
+        provider = valid.get(key)
+        if provider is not None and not callable(getattr(provider, method, None)):
+            logger.warning("openrouter-otel: keyword %r=%r has no %s(); using the global one", key, provider, method)
+            del valid[key]
+    patterns = valid.get("redaction_patterns")
+    if patterns is not None and not isinstance(patterns, (str, Mapping)):
+        logger.warning(
+            "openrouter-otel: keyword 'redaction_patterns'=%r is not JSON text or a mapping of name to regex; "
+            "using the default None",
+            patterns,
+        )
+        del valid["redaction_patterns"]
+    return valid
+
+
+def _other_openai_instrumentations() -> list[str]:
+    """What shows that another OpenAI instrumentation is active: its wrappers on resource methods, its instrumentor."""
+    found = []
+    for module_name, class_name, method in OTHER_WRAP_POINTS:
+        cls = getattr(sys.modules.get(module_name), class_name, None)
+        if isinstance(vars(cls).get(method) if cls is not None else None, _PROXY_TYPES):
+            found.append(f"{module_name}.{class_name}.{method} is wrapped")
+    for module_name in OTHER_INSTRUMENTOR_MODULES:
+        instrumentor = getattr(getattr(sys.modules.get(module_name), "OpenAIInstrumentor", None), "_instance", None)
+        if getattr(instrumentor, "_is_instrumented_by_opentelemetry", False):
+            found.append(f"{module_name}.OpenAIInstrumentor is instrumented")
+    return found

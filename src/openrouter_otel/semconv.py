@@ -69,6 +69,7 @@ OPENROUTER_REQUEST_PROVIDER_ZDR: Final = "openrouter.request.provider.zdr"
 OPENROUTER_APP_TITLE: Final = "openrouter.app.title"
 OPENROUTER_APP_REFERER: Final = "openrouter.app.referer"
 OPENROUTER_TEAM: Final = "openrouter.team"
+OPENROUTER_CLASSIFICATION: Final = "openrouter.classification"
 OPENROUTER_AUDIT_PREFIX: Final = "openrouter."
 OPENROUTER_RETRY_COUNT: Final = "openrouter.request.retry_count"
 OPENROUTER_ERROR_PROVIDER: Final = "openrouter.error.provider"
@@ -132,6 +133,22 @@ ENV_FETCH_GENERATION: Final = "OTEL_INSTRUMENTATION_OPENROUTER_FETCH_GENERATION"
 ENV_REDACTION_DISABLE: Final = "OTEL_INSTRUMENTATION_OPENROUTER_REDACTION_DISABLE"
 ENV_REDACTION_PATTERNS: Final = "OTEL_INSTRUMENTATION_OPENROUTER_REDACTION_PATTERNS"
 ENV_REDACTION_HASH_KEY: Final = "OTEL_INSTRUMENTATION_OPENROUTER_REDACTION_HASH_KEY"
+# Audit identity: audit_context fields stay in the process unless these opt in (DESIGN.md: "only when the
+# user opts in"), and metric team labels stay bounded.
+ENV_AUDIT_BAGGAGE_PROPAGATE: Final = "OTEL_INSTRUMENTATION_OPENROUTER_AUDIT_BAGGAGE_PROPAGATE"
+ENV_AUDIT_BAGGAGE_ACCEPT: Final = "OTEL_INSTRUMENTATION_OPENROUTER_AUDIT_BAGGAGE_ACCEPT"
+ENV_AUDIT_BAGGAGE_KEYS: Final = "OTEL_INSTRUMENTATION_OPENROUTER_AUDIT_BAGGAGE_KEYS"
+ENV_AUDIT_BAGGAGE_MAX_LENGTH: Final = "OTEL_INSTRUMENTATION_OPENROUTER_AUDIT_BAGGAGE_MAX_LENGTH"
+ENV_METRICS_TEAMS: Final = "OTEL_INSTRUMENTATION_OPENROUTER_METRICS_TEAMS"
+ENV_METRICS_TEAM_CAP: Final = "OTEL_INSTRUMENTATION_OPENROUTER_METRICS_TEAM_CAP"
+
+# Baggage keys of audit fields (when propagated or accepted): `openrouter.<field>`, `openrouter.user_id` for enduser.id.
+AUDIT_BAGGAGE_PREFIX: Final = "openrouter."
+AUDIT_USER_FIELD: Final = "user_id"
+# Characters an accepted inbound baggage value may contain (anything else rejects the value).
+AUDIT_BAGGAGE_VALUE_PATTERN: Final = r"[A-Za-z0-9._:@/-]+"
+# The metric label of every team beyond the allow-list or the cap.
+TEAM_LABEL_OTHER: Final = "other"
 
 # Attributes of the `openrouter.audit` log record (those known for the call; trace and span ids travel
 # in the record's context). Audit-context extras (`openrouter.<field>`) are added to these.
