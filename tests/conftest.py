@@ -120,3 +120,13 @@ async def async_client(replay_server: Any) -> Any:
     sdk_client = openai.AsyncOpenAI(base_url=replay_server.base_url, api_key=TEST_API_KEY, max_retries=0)
     yield sdk_client
     await sdk_client.close()
+
+
+@pytest.fixture
+def free_port() -> int:
+    """A loopback port nobody listens on right now."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])

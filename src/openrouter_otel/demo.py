@@ -1,8 +1,9 @@
 """`openrouter-otel demo`: instrumented calls against an embedded OpenRouter-compatible server, explained.
 
-Starts the local replay server on 127.0.0.1 (or, with --live, uses the real OpenRouter), makes a
-handful of calls with the `openai` SDK — a plain call, a stream, a fallback, a BYOK call, a 402 and a
-429 — and prints what each call recorded, then serves the metrics for Prometheus to scrape.
+Starts the embedded server on 127.0.0.1 (or, with --live, uses the real OpenRouter), makes a handful of
+calls with the `openai` SDK — a plain call, a stream, a fallback, a BYOK call, a 402 and a 429 — and
+prints what each call recorded, the audit record of one call, what content capture records after
+redaction, and the metric totals; the same metrics are served for Prometheus to scrape.
 """
 
 from __future__ import annotations
@@ -10,24 +11,26 @@ from __future__ import annotations
 import os
 import sys
 import time
-import urllib.request
 from dataclasses import dataclass
-from typing import Any, Callable, Iterator, TextIO
+from typing import Any, Callable, TextIO
 
 from opentelemetry.sdk._logs import LoggerProvider
 from opentelemetry.sdk._logs.export import InMemoryLogRecordExporter, SimpleLogRecordProcessor
 from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from openrouter_otel import semconv as sc
 from openrouter_otel.audit import audit_context
+from openrouter_otel.errors import UserError
 from openrouter_otel.instrumentor import OpenRouterInstrumentor
 
 OPENROUTER_URL = "https://openrouter.ai/api/v1"
 DEMO_KEY = "sk-or-v1-demo-0000000000000000000000000000000000000000000000000000000000000000"
 MESSAGES = [{"role": "user", "content": "In one sentence: why do audit logs need prompt hashes?"}]
+PII_MESSAGES = [{"role": "user", "content": "Draft a reply to jane.doe@example.com, card 4111 1111 1111 1111."}]
 
 
 @dataclass(frozen=True)
@@ -60,7 +63,7 @@ LIVE_CALLS = (
 
 
 class DemoTelemetry:
-    """SDK providers for the demo: spans and audit records in memory, metrics on a Prometheus endpoint."""
+    """SDK providers for the demo: spans and audit records in memory, metrics in memory and on a Prometheus endpoint."""
 
     def __init__(self, metrics_port: int) -> None:
         from opentelemetry.exporter.prometheus import PrometheusMetricReader
@@ -68,11 +71,12 @@ class DemoTelemetry:
 
         self.spans = InMemorySpanExporter()
         self.logs = InMemoryLogRecordExporter()
+        self.metrics = InMemoryMetricReader()
         self.tracer_provider = TracerProvider()
         self.tracer_provider.add_span_processor(SimpleSpanProcessor(self.spans))
         self.logger_provider = LoggerProvider()
         self.logger_provider.add_log_record_processor(SimpleLogRecordProcessor(self.logs))
-        self.meter_provider = MeterProvider(metric_readers=[PrometheusMetricReader()])
+        self.meter_provider = MeterProvider(metric_readers=[PrometheusMetricReader(), self.metrics])
         server, _ = start_http_server(metrics_port, addr="127.0.0.1")
         self.metrics_url = f"http://127.0.0.1:{server.server_port}/metrics"
 
@@ -83,31 +87,47 @@ class DemoTelemetry:
             "logger_provider": self.logger_provider,
         }
 
+    def last_span(self) -> Any:
+        return self.spans.get_finished_spans()[-1]
+
+    def audit_record_of(self, span: Any) -> Any:
+        for data in self.logs.get_finished_logs():
+            if data.log_record.span_id == span.context.span_id:
+                return data.log_record
+        return None
+
 
 def run_demo(*, live: bool = False, metrics_port: int = 0, serve_seconds: float = 0.0, out: TextIO = sys.stdout) -> int:
     telemetry = DemoTelemetry(metrics_port)
     instrumentor = OpenRouterInstrumentor()
-    instrumentor.instrument(**telemetry.providers())
     try:
         with _endpoint(live, out) as (base_url, api_key):
+            instrumentor.instrument(**telemetry.providers())
             calls = LIVE_CALLS if live else DEMO_CALLS
+            spans = []
             for index, call in enumerate(calls, start=1):
                 outcome = _make_call(base_url, api_key, call, live)
-                span = telemetry.spans.get_finished_spans()[-1]
-                _print_call(out, index, call, outcome, span)
-        _print_metrics(out, telemetry.metrics_url)
+                spans.append(telemetry.last_span())
+                _print_call(out, index, call, outcome, spans[-1])
+            _print_audit_record(out, telemetry.audit_record_of(spans[0]))
+            instrumentor.uninstrument()
+            instrumentor.instrument(**telemetry.providers(), capture_message_content=True)
+            _make_call(base_url, api_key, calls[0], live, messages=PII_MESSAGES)
+            _print_redaction(out, telemetry.last_span())
+        _print_metric_totals(out, telemetry.metrics)
+        _print_metrics_endpoint(out, telemetry.metrics_url, serve_seconds)
         if serve_seconds > 0:
-            out.write(f"\nServing metrics at {telemetry.metrics_url} for {serve_seconds:.0f}s (Ctrl-C to stop)\n")
             time.sleep(serve_seconds)
     except KeyboardInterrupt:
         pass
     finally:
-        instrumentor.uninstrument()
+        if instrumentor.is_instrumented_by_opentelemetry:
+            instrumentor.uninstrument()
     return 0
 
 
 class _endpoint:
-    """The embedded replay server, or the real OpenRouter with --live."""
+    """The embedded server, or the real OpenRouter with --live."""
 
     def __init__(self, live: bool, out: TextIO) -> None:
         self.live, self.out, self.server = live, out, None
@@ -116,7 +136,7 @@ class _endpoint:
         if self.live:
             api_key = os.environ.get("OPENROUTER_API_KEY")
             if not api_key:
-                raise SystemExit("--live needs OPENROUTER_API_KEY in the environment")
+                raise UserError("--live needs an OpenRouter API key in OPENROUTER_API_KEY")
             self.out.write(f"Calling the real OpenRouter at {OPENROUTER_URL}\n\n")
             return OPENROUTER_URL, api_key
         from openrouter_otel.server.replay import ReplayServer
@@ -131,7 +151,7 @@ class _endpoint:
             self.server.stop()
 
 
-def _make_call(base_url: str, api_key: str, call: DemoCall, live: bool) -> str:
+def _make_call(base_url: str, api_key: str, call: DemoCall, live: bool, messages: list[dict[str, str]] = MESSAGES) -> str:
     import openai
 
     headers = {"X-Title": "openrouter-otel demo"}
@@ -142,14 +162,18 @@ def _make_call(base_url: str, api_key: str, call: DemoCall, live: bool) -> str:
         with audit_context(user_id="demo-user", team=call.team):
             if call.stream:
                 stream = client.chat.completions.create(
-                    model=call.model, messages=MESSAGES, stream=True, extra_body=call.extra_body
+                    model=call.model, messages=messages, stream=True, extra_body=call.extra_body
                 )
                 pieces = [chunk.choices[0].delta.content or "" for chunk in stream if chunk.choices]
                 return "streamed: " + _shorten("".join(pieces))
-            response = client.chat.completions.create(model=call.model, messages=MESSAGES, extra_body=call.extra_body)
+            response = client.chat.completions.create(model=call.model, messages=messages, extra_body=call.extra_body)
             return "answered: " + _shorten(response.choices[0].message.content or "")
     except openai.APIStatusError as error:
+        if live and error.status_code == 401:
+            raise UserError("OpenRouter refused the API key in OPENROUTER_API_KEY (HTTP 401)") from None
         return f"raised {type(error).__name__} (HTTP {error.status_code})"
+    except openai.APIConnectionError as error:
+        raise UserError(f"could not reach {base_url}: {error.__cause__ or error}") from None
     finally:
         client.close()
 
@@ -169,9 +193,84 @@ def _print_call(out: TextIO, index: int, call: DemoCall, outcome: str, span: Any
         ("team / user", f"{get(sc.OPENROUTER_TEAM)} / {get(sc.ENDUSER_ID)}"),
         ("status", f"error {get(sc.ERROR_TYPE)}" if get(sc.ERROR_TYPE) else "ok"),
     ]
-    for label, value in rows:
-        out.write(f"     {label:<22}{value}\n")
+    _write_rows(out, rows)
     out.write("\n")
+
+
+def _write_rows(out: TextIO, rows: list[tuple[str, Any]], width: int = 22) -> None:
+    for label, value in rows:
+        out.write(f"     {label:<{width}}{value}\n")
+
+
+def _print_audit_record(out: TextIO, record: Any) -> None:
+    out.write(f"The {sc.AUDIT_EVENT_NAME} log record of call 1 (what an auditor receives; no prompt text):\n")
+    if record is None:
+        out.write("     (none was emitted)\n\n")
+        return
+    rows = [(key, _value_text(value)) for key, value in sorted((record.attributes or {}).items())]
+    rows.append(("trace_id / span_id", f"{record.trace_id:032x} / {record.span_id:016x}"))
+    _write_rows(out, rows, width=42)
+    out.write("\n")
+
+
+def _print_redaction(out: TextIO, span: Any) -> None:
+    attributes = dict(span.attributes or {})
+    out.write("Content capture (opt-in) records the prompt only after redaction:\n")
+    _write_rows(out, [
+        ("prompt sent", PII_MESSAGES[0]["content"]),
+        (sc.GEN_AI_INPUT_MESSAGES, attributes.get(sc.GEN_AI_INPUT_MESSAGES, "(not captured)")),
+    ], width=24)
+    out.write("\n")
+
+
+def _print_metric_totals(out: TextIO, reader: InMemoryMetricReader) -> None:
+    totals = _metric_totals(reader)
+    out.write("Metric totals by served model (what Prometheus and the dashboards add up):\n")
+    header = f"     {'model':<44}{'calls':>6}{'errors':>8}{'tokens in':>11}{'tokens out':>12}{'cost USD':>12}\n"
+    out.write(header)
+    for model, row in sorted(totals.items()):
+        out.write(f"     {model:<44}{row['calls']:>6}{row['errors']:>8}{row['input']:>11}{row['output']:>12}"
+                  f"{row['cost']:>12.6f}\n")
+    out.write("\n")
+
+
+def _metric_totals(reader: InMemoryMetricReader) -> dict[str, dict[str, Any]]:
+    totals: dict[str, dict[str, Any]] = {}
+    data = reader.get_metrics_data()
+    for resource_metrics in data.resource_metrics if data else ():
+        for scope_metrics in resource_metrics.scope_metrics:
+            for metric in scope_metrics.metrics:
+                for point in metric.data.data_points:
+                    _add_point(totals, metric.name, point)
+    return totals
+
+
+_TOTALLED_METRICS = frozenset({sc.METRIC_OPERATION_DURATION, sc.METRIC_TOKEN_USAGE, sc.METRIC_COST})
+
+
+def _add_point(totals: dict[str, dict[str, Any]], name: str, point: Any) -> None:
+    if name not in _TOTALLED_METRICS:
+        return
+    attributes = point.attributes or {}
+    model = attributes.get(sc.GEN_AI_RESPONSE_MODEL) or f"{attributes.get(sc.GEN_AI_REQUEST_MODEL, '?')} (asked)"
+    row = totals.setdefault(str(model), {"calls": 0, "errors": 0, "input": 0, "output": 0, "cost": 0.0})
+    if name == sc.METRIC_OPERATION_DURATION:
+        row["calls"] += point.count
+        row["errors"] += point.count if sc.ERROR_TYPE in attributes else 0
+    elif name == sc.METRIC_TOKEN_USAGE:
+        token_type = attributes.get(sc.GEN_AI_TOKEN_TYPE)
+        if token_type in (sc.TOKEN_TYPE_INPUT, sc.TOKEN_TYPE_OUTPUT):
+            row[str(token_type)] += int(point.sum)
+    elif name == sc.METRIC_COST:
+        row["cost"] += point.sum
+
+
+def _print_metrics_endpoint(out: TextIO, metrics_url: str, serve_seconds: float) -> None:
+    out.write(f"The same metrics in Prometheus format: {metrics_url}\n")
+    if serve_seconds > 0:
+        out.write(f"Serving them for {serve_seconds:.0f}s (Ctrl-C to stop).\n")
+    else:
+        out.write("To keep the endpoint up for scraping: openrouter-otel demo --serve SECONDS\n")
 
 
 def _cost_text(attributes: dict[str, Any]) -> str:
@@ -189,23 +288,12 @@ def _ttfc_text(attributes: dict[str, Any]) -> str:
     return f", first chunk after {ttfc * 1000:.1f} ms" if ttfc is not None else ""
 
 
-def _print_metrics(out: TextIO, metrics_url: str) -> None:
-    out.write(f"Metrics for Prometheus: {metrics_url}\n")
-    try:
-        with urllib.request.urlopen(metrics_url, timeout=5) as response:  # noqa: S310 - our own loopback endpoint
-            lines = response.read().decode().splitlines()
-    except OSError as error:
-        out.write(f"  (could not read them back: {error})\n")
-        return
-    wanted = (f"{sc.PROM_COST}_sum", f"{sc.PROM_OPERATION_DURATION}_count")
-    for line in _matching(lines, wanted):
-        out.write(f"  {line}\n")
-
-
-def _matching(lines: list[str], prefixes: tuple[str, ...]) -> Iterator[str]:
-    for line in lines:
-        if line.startswith(prefixes):
-            yield line
+def _value_text(value: Any) -> str:
+    if isinstance(value, (list, tuple)):
+        return ", ".join(str(item) for item in value)
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    return str(value)
 
 
 def _shorten(text: str, limit: int = 60) -> str:

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import contextvars
 import hashlib
 import json
 import random
@@ -44,6 +45,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+from openrouter_otel.server.account import KeyProfile, Ledger, models_body
+
 __all__ = [
     "API_PREFIX",
     "EXCHANGE_HEADER",
@@ -56,6 +59,7 @@ __all__ = [
     "Delay",
     "Event",
     "Exchange",
+    "KeyProfile",
     "Raw",
     "RecordedRequest",
     "ReplayServer",
@@ -1364,6 +1368,7 @@ class _Handler(BaseHTTPRequestHandler):
         replay = self.server.replay
         request = self._read_request()
         replay._record(request)
+        _current_request.set(request)
         try:
             canned, source = replay._select(request)
         except Exception as error:  # a server bug should reach the test as a readable 500, not a dropped socket
@@ -1480,8 +1485,11 @@ class _CannedQueue:
 class ReplayServer:
     """An OpenRouter-compatible server on 127.0.0.1 (a free port), for the `openai` SDK over real HTTP."""
 
-    def __init__(self, corpus_dir: str | Path | None = None, *, honor_delays: bool = False) -> None:
+    def __init__(self, corpus_dir: str | Path | None = None, *, honor_delays: bool = False,
+                 host: str = "127.0.0.1", port: int = 0) -> None:
         self.honor_delays = honor_delays
+        self.address = (host, port)
+        self.ledger = Ledger()
         self._exchanges = load_corpus(corpus_dir) if corpus_dir is not None else []
         self._by_id = {exchange.id: exchange for exchange in self._exchanges}
         self._by_body = _index_bodies(self._exchanges)
@@ -1500,7 +1508,7 @@ class ReplayServer:
     def start(self) -> ReplayServer:
         if self._httpd is not None:
             return self
-        httpd = _HTTPServer(("127.0.0.1", 0), _Handler)
+        httpd = _HTTPServer(self.address, _Handler)
         httpd.replay = self
         self._httpd = httpd
         self._thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05},
@@ -1535,7 +1543,8 @@ class ReplayServer:
 
     @property
     def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}{API_PREFIX}"
+        host = self.address[0] if self.address[0] not in ("", "0.0.0.0") else "127.0.0.1"
+        return f"http://{host}:{self.port}{API_PREFIX}"
 
     # ---- what tests use -------------------------------------------------------------------------
 
@@ -1576,6 +1585,10 @@ class ReplayServer:
             self._canned[token] = queue
         return {TOKEN_HEADER: token}
 
+    def register_key(self, api_key: str, profile: KeyProfile | None = None, **fields: Any) -> None:
+        """Give `GET /key` a profile for this key (limit, free tier, expiry, validity); see `account.KeyProfile`."""
+        self.ledger.register(api_key, profile if profile is not None else KeyProfile(**fields))
+
     def generation(self, generation_id: str) -> dict[str, Any] | None:
         """The body `GET /generation?id=...` would return, or None for an id this server never issued."""
         with self._lock:
@@ -1602,6 +1615,9 @@ class ReplayServer:
             return self._canned_for(token), f"token:{token}"
         if request.route == "/generation":
             return self._generation_lookup(request), "generation"
+        account_answer = self._account_endpoint(request)
+        if account_answer is not None:
+            return account_answer
         exchange_id = request.headers.get(EXCHANGE_HEADER.lower())
         if exchange_id is not None:
             return self._replay(exchange_id), f"exchange:{exchange_id}"
@@ -1659,6 +1675,23 @@ class ReplayServer:
             return
         with self._lock:
             self._generations[generation["data"]["id"]] = generation
+        api_key = _bearer(_current_request.get())
+        if api_key:
+            data = generation["data"]
+            self.ledger.charge(api_key, float(data.get("total_cost") or 0.0), byok=bool(data.get("is_byok")))
+
+    def _account_endpoint(self, request: RecordedRequest) -> tuple[CannedResponse, str] | None:
+        if request.method != "GET" or request.route not in ("/key", "/models"):
+            return None
+        if request.route == "/models":
+            return _json_response(models_body()), "models"
+        api_key = _bearer(request)
+        info = self.ledger.key_info(api_key) if api_key else None
+        if info is None:
+            return CannedResponse(status=401, body=error_body(401, "No auth credentials found" if not api_key
+                                                              else "User not found."),
+                                  headers={"Content-Type": "application/json"}), "key"
+        return _json_response({"data": info}), "key"
 
     def _generation_lookup(self, request: RecordedRequest) -> CannedResponse:
         generation_id = request.query.get("id", "")
@@ -1666,6 +1699,22 @@ class ReplayServer:
         if found is None:
             return _not_found(f"Generation {generation_id} not found")
         return CannedResponse(body=found, headers={"Content-Type": "application/json"})
+
+
+def _json_response(body: Any) -> CannedResponse:
+    return CannedResponse(body=body, headers={"Content-Type": "application/json"})
+
+
+def _bearer(request: RecordedRequest | None) -> str | None:
+    if request is None:
+        return None
+    value = request.headers.get("authorization", "")
+    scheme, _, token = value.partition(" ")
+    return token.strip() or None if scheme.lower() == "bearer" else None
+
+
+# The request a handler thread is answering, so charges can be put on its key.
+_current_request: contextvars.ContextVar[RecordedRequest | None] = contextvars.ContextVar("replay_request", default=None)
 
 
 def _not_found(message: str) -> CannedResponse:
