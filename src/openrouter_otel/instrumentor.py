@@ -51,10 +51,10 @@ _PROXY_TYPES = tuple({getattr(wrapt, "BaseObjectProxy", wrapt.ObjectProxy), wrap
 class OpenRouterInstrumentor(BaseInstrumentor):  # type: ignore[misc]
     """Instruments the `openai` SDK: a span, metric points and an audit event for every LLM call.
 
-    Keywords: `tracer_provider`, `meter_provider`, `logger_provider`, and every setting of
-    `Settings` (`capture_message_content`, `redaction`, `prompt_hash_key`, `metrics_enduser`,
-    `audit_events`, `fetch_generation`, `redaction_disable`, `redaction_patterns`, `redaction_hash_key`),
-    which override the environment. `redaction_patterns` also takes a mapping of name to regex.
+    Keywords: `tracer_provider`, `meter_provider`, `logger_provider`, and every setting of `Settings`
+    (`config.SETTING_KEYWORDS`), which override the environment. `redaction_patterns` also takes a mapping
+    of name to regex; the comma-separated settings (`config.LIST_SETTINGS`) also take a list. An unknown or
+    ill-typed keyword is warned about and ignored, never raised.
     """
 
     def __init__(self) -> None:
