@@ -45,7 +45,8 @@ def rules(settings: Settings) -> list[Rule]:
 def error_rate(settings: Settings) -> Rule:
     cfg = settings.alert("error_rate")
     window = cfg["window"]
-    failed = [q.ne(q.ERROR_TYPE, ""), q.not_matches(q.ERROR_TYPE, q.any_of([q.CREDITS_EXHAUSTED, q.RATE_LIMITED]))]
+    failed = [q.ne(q.ERROR_TYPE, ""),
+              q.not_matches(q.ERROR_TYPE, q.any_of([q.CREDITS_EXHAUSTED, q.RATE_LIMITED, q.CANCELLED]))]
     return Rule(
         uid="openrouter-error-rate",
         title="LLM error rate high",
@@ -59,8 +60,8 @@ def error_rate(settings: Settings) -> Rule:
                  f"failed over the last {window}"),
         description=(f"More than {_percent(cfg['max_ratio'])} of the LLM calls for model "
                      "{{ $labels.gen_ai_request_model }} failed in the last " + window
-                     + f" (at least {cfg['min_requests']} calls). 402 and 429 answers are left out: they have "
-                     "their own alerts. The application saw these as exceptions from the openai SDK. The "
+                     + f" (at least {cfg['min_requests']} calls). 402 and 429 answers are left out (they have "
+                     "their own alerts), and so are calls the caller cancelled. The application saw these as exceptions from the openai SDK. The "
                      "Reliability dashboard shows which error.type dominates."),
     )
 
@@ -213,7 +214,7 @@ def no_telemetry(settings: Settings) -> Rule:
         uid="openrouter-no-telemetry",
         title="No LLM telemetry",
         severity="critical",
-        expr=f"sum(count_over_time({q.CALLS}[{window}])) or vector(0)",
+        expr=f"sum(count_over_time({q.selector(q.CALLS)}[{window}])) or vector(0)",
         window=window,
         evaluator="lt",
         threshold=1,

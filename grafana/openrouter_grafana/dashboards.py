@@ -26,6 +26,8 @@ from openrouter_otel import semconv as sc
 F = q.DASHBOARD_FILTERS
 RANGE = "$__range"
 ERROR = q.ne(q.ERROR_TYPE, "")
+# What the error rates count: every error but a caller's own cancellation.
+FAILED = (ERROR, q.ne(q.ERROR_TYPE, q.CANCELLED))
 
 
 def dashboards(settings: Settings) -> dict[str, dict]:
@@ -107,13 +109,13 @@ def spend() -> dict:
 
 
 def reliability() -> dict:
-    failed_share = (f"(sum({q.window_increase(q.CALLS, [*F, ERROR], RANGE)}) or vector(0))"
+    failed_share = (f"(sum({q.window_increase(q.CALLS, [*F, *FAILED], RANGE)}) or vector(0))"
                     f" / sum({q.window_increase(q.CALLS, F, RANGE)})")
-    model_error_rate = (f"(sum by ({q.MODEL}) (rate({q.selector(q.CALLS, *F, ERROR)}[$__rate_interval]))"
+    model_error_rate = (f"(sum by ({q.MODEL}) (rate({q.selector(q.CALLS, *F, *FAILED)}[$__rate_interval]))"
                         f" or {q.rate([q.MODEL], q.CALLS, F)} * 0) / {q.rate([q.MODEL], q.CALLS, F)}")
     layout = Layout().add(
         row("Errors"),
-        stat("Error rate in range", "Share of calls that failed, every error.type.", "percentunit",
+        stat("Error rate in range", "Share of calls that failed, every error.type but cancelled (the caller gave up).", "percentunit",
              prom(failed_share, instant=True), decimals=2, red_from=0.05),
         stat("402 credits exhausted", "Calls OpenRouter refused for lack of credits in the time range.", "short",
              prom(_count_or_zero([*F, q.eq(q.ERROR_TYPE, q.CREDITS_EXHAUSTED)]), instant=True), decimals=0, red_from=1),
@@ -121,7 +123,7 @@ def reliability() -> dict:
              prom(_count_or_zero([*F, q.eq(q.ERROR_TYPE, q.RATE_LIMITED)]), instant=True), decimals=0, red_from=1),
         stat("Latency p95 in range", "95% of calls in the time range took at most this long.", "s",
              prom(q.quantile(0.95, [], q.LATENCY_BUCKETS, F, RANGE, counted=True), instant=True), decimals=2),
-        timeseries("Error rate by requested model", "Share of calls that failed.", "percentunit",
+        timeseries("Error rate by requested model", "Share of calls that failed, cancelled calls left out.", "percentunit",
                    prom(model_error_rate, "{{gen_ai_request_model}}")),
         timeseries("Errors per second by model and error.type",
                    "error.type is the HTTP status, or the exception's type.", "reqps",

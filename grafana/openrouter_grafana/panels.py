@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from openrouter_grafana.promql import CALLS, MODEL, PROVIDER, TEAM
+from openrouter_grafana.promql import CALLS, MODEL, PROVIDER, TEAM, selector
 
 PROMETHEUS = {"type": "prometheus", "uid": "${datasource}"}
 LOKI = {"type": "loki", "uid": "${loki_datasource}"}
@@ -168,7 +168,7 @@ def datasource_variable(name: str, kind: str, label: str, default_uid: str) -> d
 
 def label_variable(name: str, label: str, prom_label: str) -> dict:
     """A multi-value variable over the values a label takes on the call counter, `All` matching anything."""
-    query = f"label_values({CALLS}, {prom_label})"
+    query = f"label_values({selector(CALLS)}, {prom_label})"
     return {"name": name, "label": label, "type": "query", "datasource": PROMETHEUS, "query": query,
             "definition": query, "regex": "", "hide": 0, "refresh": 2, "sort": 1, "includeAll": True, "multi": True,
             "allValue": ".*", "current": {"text": ["All"], "value": ["$__all"]}, "options": []}

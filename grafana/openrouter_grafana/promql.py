@@ -2,6 +2,10 @@
 
 Label names are the metric attributes of `openrouter_otel.semconv` with dots turned into underscores,
 which is what both the collector's prometheus exporter and opentelemetry-exporter-prometheus write.
+
+Every selector names our instrumentation scope (`otel_scope_name`, which both exporters write): an app that
+also runs another GenAI instrumentation (opentelemetry-instrumentation-openai-v2 records the same metric
+names) would otherwise count every call twice.
 """
 
 from __future__ import annotations
@@ -36,6 +40,10 @@ REDACTIONS = sc.PROM_REDACTIONS
 
 CREDITS_EXHAUSTED = "402"
 RATE_LIMITED = "429"
+CANCELLED = "cancelled"  # the caller gave up (error.type of a cancelled call): not a failure of the service
+
+SCOPE = "otel_scope_name"
+OUR_SCOPE = f'{SCOPE}="{sc.INSTRUMENTATION_SCOPE}"'
 
 # The dashboards' model, provider and team variables, as matchers.
 DASHBOARD_FILTERS = (f'{MODEL}=~"$model"', f'{PROVIDER}=~"$provider"', f'{TEAM}=~"$team"')
@@ -70,7 +78,8 @@ def any_of(values: Iterable[str]) -> str:
 
 
 def selector(metric: str, *matchers: str) -> str:
-    return f"{metric}{{{', '.join(matchers)}}}" if matchers else metric
+    """`metric{...}` of our instrumentation scope only."""
+    return f"{metric}{{{', '.join((OUR_SCOPE, *matchers))}}}"
 
 
 def window_increase(metric: str, matchers: Iterable[str], window: str) -> str:

@@ -3,6 +3,8 @@
 - silent:   a collector and a Prometheus, and no LLM call at all;
 - healthy:  ordinary traffic with near misses, where no alert rule may fire;
 - incident: ordinary traffic plus one incident per alert rule.
+Healthy and incident also carry a second instrumentation scope's copy of every call (same metric names),
+and healthy a model whose calls were nearly all cancelled by their callers.
 Each is app -> collector (the shipped config) -> Prometheus; building all three takes well under a minute,
 most of it the latency incident's deliberately slow calls.
 """
@@ -16,8 +18,9 @@ import pytest
 
 from openrouter_otel.server.replay import ReplayServer
 from tests.grafana import grafana_files
-from tests.grafana.scenarios import healthy_calls, incident_calls
-from tests.grafana.telemetry import Environment, open_environment
+from openrouter_otel import semconv as sc
+from tests.grafana.scenarios import cancelled_calls, healthy_calls, incident_calls
+from tests.grafana.telemetry import OTHER_SCOPE, Environment, open_environment
 
 # The generator package lives beside the files it writes, not in the installed distribution.
 sys.path.insert(0, str(grafana_files.GRAFANA_DIR))
@@ -45,7 +48,12 @@ def environments(tmp_path_factory: pytest.TempPathFactory, replay: ReplayServer,
         for name in ENVIRONMENTS:
             opened[name] = open_environment(name, workdir / name)
         opened["healthy"].record(replay, healthy_calls(thresholds), capture_message_content=True)
+        opened["healthy"].emit(sc.INSTRUMENTATION_SCOPE, cancelled_calls(thresholds))
         opened["incident"].record(replay, incident_calls(thresholds), capture_message_content=True)
+        # A second instrumentation in the same processes, recording the same calls under the same metric
+        # names: no rule or panel may count them.
+        for name in ("healthy", "incident"):
+            opened[name].emit(OTHER_SCOPE, opened[name].calls)
         opened["silent"].wait_until_scraped()
         yield opened
     finally:

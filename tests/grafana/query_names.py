@@ -73,3 +73,14 @@ def _strip_structure(text: str) -> str:
     text = _GROUPING.sub(" ", text)
     text = _RANGE.sub(" ", text)
     return _OFFSET.sub(" offset ", text)
+
+
+def unscoped_selectors(expr: str, metrics: set[str], scope_matcher: str) -> list[str]:
+    """Selectors of `metrics` in `expr` without the matcher `scope_matcher` (e.g. `otel_scope_name="x"`)."""
+    names = "|".join(sorted(map(re.escape, metrics), key=len, reverse=True))
+    selector = re.compile(r"(?<![\w:])(?:" + names + r")(?![\w:])\s*(\{(?:[^}\"]|" + _QUOTED + r")*\})?")
+    return [match.group(0) for match in selector.finditer(expr)
+            if scope_matcher not in re.findall(r"[A-Za-z_]\w*(?:=~|!~|!=|=)" + _QUOTED, match.group(1) or "")]
+
+
+_QUOTED = r'"(?:[^"\\]|\\.)*"'

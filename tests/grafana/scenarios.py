@@ -29,6 +29,7 @@ PII_TEAM = "incident-pii"
 NEAR_MISS_ERRORS_MODEL = "healthy/near-miss-errors"
 NEAR_MISS_429_MODEL = "healthy/near-miss-429"
 NEAR_MISS_SAMPLE = 100
+CANCELLED_MODEL = "healthy/mostly-cancelled"
 
 
 def ordinary_calls(approved: list[str]) -> list[Call]:
@@ -86,6 +87,14 @@ def incident_calls(thresholds: dict) -> list[Call]:
             Call("meta-llama/llama-3.3-70b-instruct", UNAPPROVED_TEAM, provider=UNAPPROVED_PROVIDER),
             Call("anthropic/claude-sonnet-4.5", PII_TEAM, provider=approved[0],
                  prompt=pii_flood(alerts["pii_surge"]["max_redactions"] + 10))]
+
+
+def cancelled_calls(thresholds: dict) -> list[Call]:
+    """Enough calls to count, nearly all of them cancelled by their caller: not an error rate to alert on."""
+    limits = thresholds["alerts"]["error_rate"]
+    total = max(limits["min_requests"], 20)
+    ok = Call(CANCELLED_MODEL, "search", provider=thresholds["approved_providers"][0], cost=0.0001)
+    return [replace(ok, error_type="cancelled")] * (total - 1) + [ok]
 
 
 def team_budget(thresholds: dict, team: str) -> float:

@@ -28,6 +28,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 
 from openrouter_otel import OpenRouterInstrumentor, audit_context
 from openrouter_otel import semconv as sc
+from openrouter_otel.instruments import Instruments
 from openrouter_otel.server.replay import (
     CannedResponse,
     ReplayServer,
@@ -42,6 +43,12 @@ API_KEY = "sk-or-v1-" + "0" * 64
 SCRAPE_INTERVAL_S = 1.0
 CONNECT_SPACING_S = 0.02
 CALLS_METRIC = f"{sc.PROM_OPERATION_DURATION}_count"
+# Another GenAI instrumentation that records DESIGN's metric names too (opentelemetry-instrumentation-openai-v2).
+OTHER_SCOPE = "opentelemetry.instrumentation.openai_v2"
+
+
+def calls_of(scope: str) -> str:
+    return f'{CALLS_METRIC}{{otel_scope_name="{scope}"}}'
 
 
 # ---- calls ----------------------------------------------------------------------------------------
@@ -65,6 +72,17 @@ class Call:
     reasoning_tokens: int = 0
     routing: dict[str, Any] | None = None
     prompt: str = "Summarise this support ticket in one sentence."
+    # Only for calls recorded as metric points (Environment.emit): an error.type the replay cannot cause.
+    error_type: str | None = None
+
+    def point_attributes(self) -> dict[str, str]:
+        """The metric attributes the instrumentation would record for this call."""
+        attributes = {sc.GEN_AI_OPERATION_NAME: "chat", sc.GEN_AI_PROVIDER_NAME: "openrouter",
+                      sc.GEN_AI_REQUEST_MODEL: self.model, sc.GEN_AI_RESPONSE_MODEL: self.served_model or self.model,
+                      sc.OPENROUTER_PROVIDER: self.provider, sc.SERVER_ADDRESS: "127.0.0.1",
+                      sc.OPENROUTER_TEAM: self.team}
+        error_type = self.error_type or (str(self.status) if self.status != 200 else None)
+        return attributes if error_type is None else {**attributes, sc.ERROR_TYPE: error_type}
 
     def canned(self) -> CannedResponse:
         delay_ms = self.delay_s * 1000
@@ -204,6 +222,8 @@ class Environment:
     prometheus: Prometheus
     started_at: float = field(default_factory=time.time)
     calls: list[Call] = field(default_factory=list)
+    # Calls recorded as metric points per instrumentation scope (emit), SDK calls not included.
+    emitted: dict[str, list[Call]] = field(default_factory=dict)
     spans: InMemorySpanExporter = field(default_factory=InMemorySpanExporter)
     logs: InMemoryLogRecordExporter = field(default_factory=InMemoryLogRecordExporter)
 
@@ -230,12 +250,28 @@ class Environment:
         finally:
             instrumentor.uninstrument()
 
-    def wait_for_calls(self, count: int, timeout: float = 60.0) -> None:
+    def emit(self, scope: str, calls: list[Call]) -> None:
+        """Record `calls` as metric points of a meter named `scope`, with no SDK call behind them: another
+        instrumentation's view of the same calls, or calls of ours the replay server cannot cause (cancelled)."""
+        instruments = Instruments.create(self.path.meter_provider.get_meter(scope))
+        for call in calls:
+            attributes = call.point_attributes()
+            instruments.duration.record(call.delay_s or 0.05, attributes)
+            instruments.token_usage.record(120, {**attributes, sc.GEN_AI_TOKEN_TYPE: "input"})
+            if sc.ERROR_TYPE not in attributes:
+                instruments.cost.record(call.cost, attributes)
+        self.emitted.setdefault(scope, []).extend(calls)
+        self.path.flush()
+        self.wait_for_calls(len(self.calls) + len(self.emitted.get(sc.INSTRUMENTATION_SCOPE, [])))
+        if scope != sc.INSTRUMENTATION_SCOPE:
+            self.wait_for_calls(len(self.emitted[scope]), scope=scope)
+
+    def wait_for_calls(self, count: int, timeout: float = 60.0, scope: str = sc.INSTRUMENTATION_SCOPE) -> None:
         def scraped() -> bool:
-            result = self.prometheus.query(f"sum({CALLS_METRIC})")
+            result = self.prometheus.query(f"sum({calls_of(scope)})")
             return count == 0 or bool(result) and round(float(result[0]["value"][1])) == count
 
-        wait_until(scraped, timeout, f"Prometheus of {self.name} to have {count} calls")
+        wait_until(scraped, timeout, f"Prometheus of {self.name} to have {count} calls of {scope}")
         # One more scrape, for safety: every metric of one export is scraped together anyway.
         time.sleep(SCRAPE_INTERVAL_S)
 

@@ -21,8 +21,12 @@ COST = f"{sc.PROM_COST}_sum"
 RULES = {rule["uid"]: rule["data"][0]["model"]["expr"] for rule in grafana_files.rules()}
 
 
-def series(metric: str, values: str, **labels: str) -> dict:
-    matchers = ", ".join(f'{name}="{value}"' for name, value in labels.items())
+OTHER_SCOPE = "opentelemetry.instrumentation.openai_v2"
+
+
+def series(metric: str, values: str, scope: str = sc.INSTRUMENTATION_SCOPE, **labels: str) -> dict:
+    """A series as both Prometheus exporters write it, with its instrumentation scope's label."""
+    matchers = ", ".join(f'{name}="{value}"' for name, value in {"otel_scope_name": scope, **labels}.items())
     return {"series": f"{metric}{{{matchers}}}", "values": values}
 
 
@@ -49,13 +53,16 @@ def test_402_counts_growth_of_old_series_and_all_of_new_ones(tmp_path: Path) -> 
                [({TEAM: "old"}, 10), ({TEAM: "new"}, 3), ({TEAM: "quiet"}, 0)])])
 
 
-def test_error_share_mixes_old_and_new_series_and_leaves_429_and_402_out(tmp_path: Path) -> None:
+def test_error_share_mixes_old_and_new_series_and_leaves_429_402_and_cancelled_out(tmp_path: Path) -> None:
     run(tmp_path, [
         series(CALLS, "0+10x30", **{MODEL: "m"}),  # 100 successes in the window
         series(CALLS, "_x25 20x5", **{MODEL: "m", ERROR_TYPE: "503"}),  # 20 failures, new series
         series(CALLS, "0+3x30", **{MODEL: "m", ERROR_TYPE: "429"}),  # 30 rate limited: not errors here
+        series(CALLS, "0+4x30", **{MODEL: "m", ERROR_TYPE: "cancelled"}),  # 40 given up by their callers
+        # Another instrumentation's view of calls: not ours to count.
+        series(CALLS, "0+50x30", OTHER_SCOPE, **{MODEL: "m", ERROR_TYPE: "503"}),
         series(CALLS, "0+1x30", **{MODEL: "few"}),  # 10 calls, no failure
-    ], [expect("openrouter-error-rate", 30, [({MODEL: "m"}, 20 / 150), ({MODEL: "few"}, 0)])])
+    ], [expect("openrouter-error-rate", 30, [({MODEL: "m"}, 20 / 190), ({MODEL: "few"}, 0)])])
 
 
 def test_rate_limited_share_needs_enough_calls(tmp_path: Path) -> None:

@@ -74,6 +74,11 @@ def test_error_and_429_shares_are_the_shares_of_calls_made(incident: Environment
         assert found.value == pytest.approx(s.failed_share(environment.calls, model, status)), (uid, model)
 
 
+def test_cancelled_calls_are_not_an_error_rate(healthy: Environment) -> None:
+    found = instance_for(instances("openrouter-error-rate", healthy), **{MODEL: s.CANCELLED_MODEL})
+    assert found.value == 0 and not found.firing
+
+
 def test_near_misses_come_just_under_the_thresholds(healthy: Environment, thresholds: dict) -> None:
     alerts = thresholds["alerts"]
     errors = instance_for(instances("openrouter-error-rate", healthy), **{MODEL: s.NEAR_MISS_ERRORS_MODEL})

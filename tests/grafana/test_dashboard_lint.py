@@ -9,7 +9,7 @@ import pytest
 
 from tests.grafana import grafana_files
 from tests.grafana.grafana_files import Query
-from tests.grafana.query_names import functions, metric_names, range_durations
+from tests.grafana.query_names import functions, metric_names, range_durations, unscoped_selectors
 
 DASHBOARDS = grafana_files.dashboards()
 PROMETHEUS_QUERIES = grafana_files.queries("prometheus")
@@ -109,6 +109,28 @@ def test_alert_rules_use_only_the_metrics_of_design_md() -> None:
     for rule in grafana_files.rules():
         names = metric_names(rule["data"][0]["model"]["expr"])
         assert names and names <= DESIGN_METRICS, rule["uid"]
+
+
+def every_promql() -> list[tuple[str, str]]:
+    """(where, expression) of every Prometheus query: panels, variables, alert rules."""
+    found = [(query.id, query.expr) for query in PROMETHEUS_QUERIES]
+    found += [(f"{name}:${variable['name']}", variable["query"]) for name, board in DASHBOARDS.items()
+              for variable in grafana_files.variables(board).values() if variable["type"] == "query"]
+    return found + [(rule["uid"], rule["data"][0]["model"]["expr"]) for rule in grafana_files.rules()]
+
+
+@pytest.mark.parametrize(("where", "expr"), every_promql(), ids=[where for where, _ in every_promql()])
+def test_every_selector_counts_only_our_instrumentation_scope(where: str, expr: str) -> None:
+    """Another instrumentation recording DESIGN's metric names (openai-v2) would otherwise double every figure."""
+    assert not unscoped_selectors(expr, DESIGN_METRICS, grafana_files.OUR_SCOPE), where
+
+
+def test_the_scope_check_finds_an_unscoped_selector() -> None:
+    scoped = f'rate(openrouter_redactions_total{{{grafana_files.OUR_SCOPE}, pii_type="EMAIL"}}[5m])'
+    assert not unscoped_selectors(scoped, DESIGN_METRICS, grafana_files.OUR_SCOPE)
+    assert unscoped_selectors(f"{scoped} / openrouter_redactions_total", DESIGN_METRICS, grafana_files.OUR_SCOPE)
+    assert unscoped_selectors('openrouter_redactions_total{pii_type="EMAIL"}', DESIGN_METRICS,
+                              grafana_files.OUR_SCOPE)
 
 
 def test_audit_dashboard_starts_with_the_approved_providers_of_the_thresholds_file(thresholds: dict) -> None:

@@ -14,18 +14,21 @@ from openrouter_otel import semconv as sc
 from tests.grafana import grafana_files
 from tests.grafana.grafana_files import LOKI_FIELDS, NUMERIC_AUDIT_FIELDS, Query, label
 from tests.grafana.query_names import grouping_labels, matcher_labels, unwrapped_labels
-from tests.grafana.telemetry import SCRAPE_INTERVAL_S, Environment
+from tests.grafana.scenarios import CANCELLED_MODEL
+from tests.grafana.telemetry import OTHER_SCOPE, SCRAPE_INTERVAL_S, Environment, calls_of
 
 DASHBOARDS = grafana_files.dashboards()
 
 
-def run(query: Query, environment: Environment) -> list[dict]:
-    """The query as Grafana would send it for a time range covering the environment's traffic."""
+def run(query: Query, environment: Environment, **chosen: str) -> list[dict]:
+    """The query as Grafana would send it for a time range covering the environment's traffic (variables on
+    All unless `chosen`)."""
     now = time.time()
     range_seconds = environment.elapsed() + 5
     step = max(1.0, query.interval_seconds)
     values = grafana_files.grafana_values(DASHBOARDS[query.dashboard], range_seconds=range_seconds,
                                           interval_seconds=step, scrape_interval_seconds=SCRAPE_INTERVAL_S)
+    values.update(chosen)
     expr = grafana_files.substitute(query.expr, values)
     if query.instant:
         return environment.prometheus.query(expr)
@@ -83,9 +86,39 @@ def test_variable_queries_list_the_values_of_real_calls(incident: Environment) -
         for name, variable in grafana_files.variables(board).items():
             if variable["type"] != "query":
                 continue
-            metric, label = re.fullmatch(r"label_values\((\w+), (\w+)\)", variable["query"]).groups()
+            metric, label = re.fullmatch(r"label_values\((\w+\{[^}]*\}), (\w+)\)", variable["query"]).groups()
             values = incident.prometheus.api(f"label/{label}/values", **{"match[]": metric})
             assert len(values) >= 2, f"{name}: {values}"
+
+
+def panel_query(dashboard: str, title: str) -> Query:
+    (query,) = [query for query in grafana_files.queries("prometheus")
+                if query.dashboard == dashboard and query.panel["title"] == title]
+    return query
+
+
+def single_value(result: list[dict]) -> float:
+    (series,) = result
+    return float(series["value"][1])
+
+
+def test_a_second_instrumentation_scope_is_there_and_not_counted(incident: Environment) -> None:
+    """Another instrumentation recorded every call again under DESIGN's metric names; the panels count ours."""
+    assert single_value(incident.prometheus.query(f"sum({calls_of(OTHER_SCOPE)})")) == len(incident.calls)
+    calls = panel_query("openrouter-spend.json", "Calls in range")
+    assert single_value(run(calls, incident)) == pytest.approx(len(incident.calls))
+    spend = panel_query("openrouter-spend.json", "Spend in range")
+    assert single_value(run(spend, incident)) == pytest.approx(
+        sum(call.cost for call in incident.calls if call.status == 200))
+
+
+def test_reliability_error_rate_leaves_cancelled_calls_out(healthy: Environment) -> None:
+    """A model whose calls were nearly all cancelled by their callers has failed none."""
+    share = panel_query("openrouter-reliability.json", "Error rate in range")
+    assert single_value(run(share, healthy, model=CANCELLED_MODEL)) == 0
+    # The rate panel's series were born with their final value (rate() is 0 there): its matcher is checked.
+    by_model = panel_query("openrouter-reliability.json", "Error rate by requested model")
+    assert 'error_type!="cancelled"' in by_model.expr
 
 
 # ---- Loki panels: their names against the audit records the instrumentation emitted -------------------
