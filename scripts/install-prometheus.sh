@@ -37,6 +37,28 @@ if ! command -v prometheus >/dev/null 2>&1 || ! command -v promtool >/dev/null 2
   fi
 fi
 
+# Debian's package also enables (and, without policy-rc.d, starts) a system-wide `prometheus` service on :9090.
+# The tests never use it: stop it and take it out of the boot sequence (systemd and sysvinit alike).
+disable_service() {
+  local sudo=""
+  if [ "$(id -u)" != "0" ]; then
+    command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null || { log "not root: leaving the prometheus service as it is"; return 0; }
+    sudo="sudo -n"
+  fi
+  if [ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1; then
+    $sudo systemctl disable --now prometheus.service >/dev/null 2>&1 || true
+  fi
+  if [ -x /etc/init.d/prometheus ]; then
+    $sudo /etc/init.d/prometheus stop >/dev/null 2>&1 || true
+    if command -v update-rc.d >/dev/null 2>&1; then
+      $sudo update-rc.d prometheus disable >/dev/null 2>&1 || true
+    fi
+  fi
+}
+if [ -e /etc/init.d/prometheus ] || [ -e /lib/systemd/system/prometheus.service ]; then
+  disable_service
+fi
+
 for tool in prometheus promtool; do
   if ! command -v "$tool" >/dev/null 2>&1; then
     log "$tool is still missing after the install"
