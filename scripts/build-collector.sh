@@ -6,8 +6,10 @@
 # The binary lives outside the repo, in
 #   ${XDG_CACHE_HOME:-$HOME/.cache}/openrouter-otel/otelcol-<sha256 of builder-config.yaml>/otelcol-openrouter
 # and is reused as long as the manifest has not changed. The builder itself is installed with `go install` into
-# the same cache. Go's own module and build caches are Go's defaults (GOMODCACHE, GOCACHE), so set those to move
-# them. Needs only Go (the version the manifest's modules require, 1.26 for v0.161.0) and the Go module proxy.
+# the same cache. Go's module and build caches (about 3 GB for this build) live in the build's temporary
+# directory and are deleted with it, so a machine keeps only the builder and the binary (about 60 MB).
+# Set OTELCOL_KEEP_GO_CACHES=1 to use Go's own caches (GOMODCACHE, GOCACHE) instead and keep them.
+# Needs only Go (the version the manifest's modules require, 1.26 for v0.161.0) and the Go module proxy.
 #
 # Environment:
 #   OTELCOL_BUILDER_CONFIG  manifest to build (default: collector-config/builder-config.yaml)
@@ -48,6 +50,12 @@ if [ -x "$binary" ] && [ "${OTELCOL_FORCE_BUILD:-0}" != "1" ]; then
   exit 0
 fi
 
+work="$(mktemp -d "$cache_root/build-$digest.XXXXXX")"
+trap 'chmod -R u+w "$work" 2>/dev/null; rm -rf "$work"' EXIT
+if [ "${OTELCOL_KEEP_GO_CACHES:-0}" != "1" ]; then
+  export GOMODCACHE="$work/go-mod" GOCACHE="$work/go-build" GOFLAGS="${GOFLAGS:+$GOFLAGS }-modcacherw"
+fi
+
 builder_bin_dir="$cache_root/ocb-$BUILDER_VERSION"
 builder="$builder_bin_dir/builder"
 if [ ! -x "$builder" ]; then
@@ -55,8 +63,6 @@ if [ ! -x "$builder" ]; then
   GOBIN="$builder_bin_dir" go install "go.opentelemetry.io/collector/cmd/builder@$BUILDER_VERSION" >&2
 fi
 
-work="$(mktemp -d "$cache_root/build-$digest.XXXXXX")"
-trap 'rm -rf "$work"' EXIT
 # The manifest carries no output path (it belongs to this machine's cache, not to the repo): add one.
 awk -v out="$work/dist" '{ print } /^dist:[[:space:]]*$/ { print "  output_path: " out }' "$manifest" >"$work/builder-config.yaml"
 

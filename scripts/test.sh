@@ -1,9 +1,19 @@
 #!/usr/bin/env bash
-# The one test command (README and .ci/run call this). On a fresh machine it installs everything the
-# tests need: the package with its test extras into .venv, the OpenTelemetry Collector built from its
-# official modules (cached outside the repo), and Prometheus from Debian's packages.
+# The one test command (the README and .ci/run call it). Arguments go to pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+cat >&2 <<'MSG'
+scripts/test.sh installs what the tests need, then runs them:
+  - .venv with this package and its test extras (the openai SDK, the frameworks built on it, the OpenTelemetry
+    SDK and exporters, pytest): from PyPI, a minute or two the first time
+  - the OpenTelemetry Collector, built from its official Go modules by scripts/build-collector.sh (needs Go;
+    about 5-10 minutes and 3 GB of temporary Go caches the first time, deleted afterwards; the 60 MB binary is
+    kept in ~/.cache/openrouter-otel/ and reused while collector-config/builder-config.yaml is unchanged)
+  - Prometheus and promtool from Debian's packages if missing (apt-get, needs root or sudo; the packaged
+    service is neither started nor enabled: the tests start their own on loopback ports and stop them)
+A cold run takes about 15 minutes, a warm one about 5.
+MSG
 
 PYTHON="${PYTHON:-python3}"
 if [ ! -x .venv/bin/python ]; then
@@ -12,13 +22,8 @@ fi
 .venv/bin/python -m pip install --quiet --upgrade pip
 .venv/bin/python -m pip install --quiet -e ".[test]"
 
-if [ -x scripts/build-collector.sh ]; then
-  OTELCOL_BIN="$(scripts/build-collector.sh)"
-  export OTELCOL_BIN
-fi
-if [ -x scripts/install-prometheus.sh ]; then
-  PROMETHEUS_BIN="$(scripts/install-prometheus.sh)"
-  export PROMETHEUS_BIN
-fi
+OTELCOL_BIN="$(scripts/build-collector.sh)"
+PROMETHEUS_BIN="$(scripts/install-prometheus.sh)"
+export OTELCOL_BIN PROMETHEUS_BIN
 
 exec .venv/bin/python -m pytest "$@"
