@@ -158,3 +158,15 @@ def get_json(url: str, api_key: str) -> dict:
     request = urllib.request.Request(url, headers={"Authorization": f"Bearer {api_key}"})
     with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - loopback
         return json.loads(response.read())
+
+
+@pytest.mark.parametrize("module", ["openrouter_otel.server", "openrouter_otel.replay"])
+def test_python_dash_m_runs_the_server_too(module: str):
+    process = subprocess.Popen([sys.executable, "-m", module, "--port", "0"], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+    try:
+        first = process.stdout.readline()  # type: ignore[union-attr]
+        assert "base_url = http://127.0.0.1:" in first
+    finally:
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=10) == 0
