@@ -63,7 +63,8 @@ class OpenRouterInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         self.redactor: Any = None
         self._redaction_installed: tuple[Any, Any] | None = None
         self._fetcher: Any = None
-        self._others_checked = threading.Event()
+        self._first_call_seen = threading.Event()
+        self._warned_about_others = False
 
     def instrumentation_dependencies(self) -> Collection[str]:
         return _instruments
@@ -73,7 +74,8 @@ class OpenRouterInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         settings = Settings.load(_setting_overrides(kwargs))
         self.settings = settings
         audit.configure(propagate=settings.audit_baggage_propagate)
-        self._others_checked.clear()
+        self._first_call_seen.clear()
+        self._warned_about_others = False
         self._warn_if_other_openai_instrumentation()
         tracer_provider = kwargs.get("tracer_provider") or trace.get_tracer_provider()
         meter_provider = kwargs.get("meter_provider") or get_meter_provider()
@@ -122,11 +124,13 @@ class OpenRouterInstrumentor(BaseInstrumentor):  # type: ignore[misc]
                 wrap_function_wrapper(base_client, f"{class_name}.{method}", patch.send_wrapper)
 
     def _checking(self, wrapper: Callable[..., Any]) -> Callable[..., Any]:
-        """The wrapper, checking on the first call for OpenAI instrumentations instrumented after this one."""
-        checked = self._others_checked
+        """The wrapper, checking once more on the first call, for OpenAI instrumentations instrumented after ours
+        (opentelemetry-instrument loads instrumentors in no fixed order, all before the application's first call)."""
+        first_call_seen = self._first_call_seen
 
         def checking_wrapper(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
-            if not checked.is_set():
+            if not first_call_seen.is_set():
+                first_call_seen.set()
                 self._warn_if_other_openai_instrumentation()
             return wrapper(wrapped, instance, args, kwargs)  # an async wrapper's coroutine goes back unawaited
 
@@ -138,9 +142,9 @@ class OpenRouterInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         except Exception:
             logger.debug("openrouter-otel: could not look for other OpenAI instrumentations", exc_info=True)
             return
-        if not others or self._others_checked.is_set():
+        if not others or self._warned_about_others:
             return
-        self._others_checked.set()
+        self._warned_about_others = True
         logger.warning(
             "openrouter-otel: another OpenAI instrumentation is active (%s): every LLM call is then recorded twice, "
             "which doubles dashboard figures (calls, tokens, cost) unless queries select our instrumentation scope "
