@@ -218,3 +218,12 @@ def test_team_cap_comes_from_the_environment(instrument, client, monkeypatch):
         with audit_context(team=team):
             chat(client)
     assert team_labels(pipelines) == {"a", "b", sc.TEAM_LABEL_OTHER}
+
+
+def test_inbound_value_length_limit_comes_from_the_environment(instrument, client, monkeypatch):
+    monkeypatch.setenv(sc.ENV_AUDIT_BAGGAGE_ACCEPT, "true")
+    monkeypatch.setenv(sc.ENV_AUDIT_BAGGAGE_MAX_LENGTH, "8")
+    pipelines = instrument()
+    with_inbound_baggage("openrouter.team=short,openrouter.user_id=much-too-long", lambda: chat(client))
+    span = pipelines.only_span().attributes
+    assert span[sc.OPENROUTER_TEAM] == "short" and sc.ENDUSER_ID not in span

@@ -155,3 +155,27 @@ def test_no_warning_when_ours_is_the_only_openai_instrumentation(instrument, cli
     instrument()
     chat(client)
     assert other_instrumentation_warnings(caplog) == []
+
+
+def test_warns_when_the_official_openai_v2_instrumentor_is_instrumented(instrument, client, caplog, monkeypatch):
+    import types
+
+    from opentelemetry.instrumentation.instrumentor import BaseInstrumentor
+
+    class OpenAIInstrumentor(BaseInstrumentor):
+        def instrumentation_dependencies(self):
+            return ()
+
+        def _instrument(self, **kwargs):
+            pass
+
+        def _uninstrument(self, **kwargs):
+            pass
+
+    module = types.ModuleType("opentelemetry.instrumentation.openai_v2")
+    module.OpenAIInstrumentor = OpenAIInstrumentor
+    monkeypatch.setitem(sys.modules, module.__name__, module)
+    OpenAIInstrumentor().instrument()
+    instrument()
+    [message] = other_instrumentation_warnings(caplog)
+    assert "openai_v2.OpenAIInstrumentor" in message
