@@ -230,3 +230,98 @@ def test_byok_call_records_upstream_cost_and_byok_flag(instrumented, client):
     assert attributes[sc.OPENROUTER_IS_BYOK] is True
     assert attributes[sc.GEN_AI_USAGE_COST] == response.usage.cost
     assert attributes[sc.OPENROUTER_COST_UPSTREAM] == response.usage.cost_details["upstream_inference_cost"]
+
+
+# --- raw and lazily-read responses (the shapes LiteLLM and LangChain use) ------------------------------
+
+
+async def test_async_raw_response_of_a_stream_parses_synchronously_and_is_recorded(instrumented, async_client):
+    # LegacyAPIResponse.parse() is synchronous even on the async client (LiteLLM's acompletion(stream=True)).
+    raw = await async_client.chat.completions.with_raw_response.create(model="openai/gpt-4o", messages=MESSAGES,
+                                                                        stream=True, **scenario("chat_stream"))
+    stream = raw.parse()
+    assert isinstance(stream, openai.AsyncStream)
+    chunks = [chunk async for chunk in stream]
+    assert chunks
+    assert_one_successful_chat_span(instrumented, model="openai/gpt-4o", stream=True)
+
+
+def test_raw_response_of_a_stream_parsed_twice_is_one_tracked_stream(instrumented, client):
+    raw = client.chat.completions.with_raw_response.create(model="openai/gpt-4o", messages=MESSAGES, stream=True,
+                                                           **scenario("chat_stream"))
+    first, second = raw.parse(), raw.parse()
+    assert first is second
+    list(first)
+    assert_one_successful_chat_span(instrumented, model="openai/gpt-4o", stream=True)
+
+
+async def test_async_parse_never_awaited_ends_the_span_when_dropped(instrumented, async_client):
+    import gc
+    import warnings
+
+    async with async_client.chat.completions.with_streaming_response.create(
+        model="openai/gpt-4o", messages=MESSAGES, **scenario("chat")
+    ) as response:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            coroutine = response.parse()
+            del coroutine
+            gc.collect()
+    del response
+    gc.collect()
+    span = instrumented.only_span()
+    assert span.end_time is not None
+    assert len(instrumented.audit_records()) == 1
+
+
+@pytest.mark.parametrize("method", ["read", "text", "json"])
+def test_with_streaming_response_read_by_hand_records_tokens_and_cost(instrumented, client, method):
+    with client.chat.completions.with_streaming_response.create(model="openai/gpt-4o", messages=MESSAGES,
+                                                                **scenario("chat")) as response:
+        getattr(response, method)()
+    assert_one_successful_chat_span(instrumented, model="openai/gpt-4o")
+
+
+@pytest.mark.parametrize("method", ["read", "text"])
+def test_with_streaming_response_of_a_stream_read_as_text_records_usage(instrumented, client, method):
+    with client.chat.completions.with_streaming_response.create(model="openai/gpt-4o", messages=MESSAGES, stream=True,
+                                                                **scenario("chat_stream")) as response:
+        getattr(response, method)()
+    span = instrumented.only_span()
+    assert span.attributes[sc.GEN_AI_USAGE_OUTPUT_TOKENS] > 0
+    assert span.attributes[sc.GEN_AI_USAGE_COST] > 0
+    assert span.attributes[sc.GEN_AI_RESPONSE_ID].startswith("gen-")
+
+
+@pytest.mark.parametrize("method", ["read", "text", "json"])
+async def test_async_with_streaming_response_read_by_hand_records_tokens_and_cost(instrumented, async_client, method):
+    async with async_client.chat.completions.with_streaming_response.create(
+        model="openai/gpt-4o", messages=MESSAGES, **scenario("chat")
+    ) as response:
+        await getattr(response, method)()
+    assert_one_successful_chat_span(instrumented, model="openai/gpt-4o")
+
+
+def test_listing_stored_chat_completions_is_not_an_llm_call(instrumented, client):
+    client.chat.completions.list()
+    assert instrumented.spans() == []
+    assert instrumented.audit_records() == []
+    assert instrumented.points(sc.METRIC_OPERATION_DURATION) == []
+
+
+def test_suppressed_instrumentation_records_nothing(instrumented, client):
+    from opentelemetry.instrumentation.utils import suppress_instrumentation
+
+    with suppress_instrumentation():
+        client.chat.completions.create(model="openai/gpt-4o", messages=MESSAGES, **scenario("chat"))
+    assert instrumented.spans() == []
+    assert instrumented.audit_records() == []
+    assert instrumented.points(sc.METRIC_OPERATION_DURATION) == []
+
+
+async def test_async_suppressed_instrumentation_records_nothing(instrumented, async_client):
+    from opentelemetry.instrumentation.utils import suppress_instrumentation
+
+    with suppress_instrumentation():
+        await async_client.chat.completions.create(model="openai/gpt-4o", messages=MESSAGES, **scenario("chat"))
+    assert instrumented.spans() == []

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Callable, Mapping
 from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry._logs import Logger, SeverityNumber
+from opentelemetry.instrumentation.utils import is_instrumentation_enabled
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from openrouter_otel import semconv as sc
@@ -71,8 +72,10 @@ class Telemetry:
     def start_call(self, client: Any, options: Any) -> Call | None:
         """A new Call for an instrumented endpoint, or None (other endpoints, or if anything fails)."""
         try:
+            if not is_instrumentation_enabled():  # suppress_instrumentation() and its context key
+                return None
             path = getattr(options, "url", None)
-            operation = operation_for_path(path)
+            operation = operation_for_path(path, getattr(options, "method", None))
             if operation is None:
                 return None
             return Call(self, client, options, operation, is_responses_api=path.rstrip("/").endswith("/responses"))
@@ -190,6 +193,10 @@ class Call:
             self.first_chunk_perf = time.perf_counter()
 
     # --- the end ------------------------------------------------------------------------------
+
+    @property
+    def ended(self) -> bool:
+        return self._ended
 
     def finish(self) -> None:
         """End the span, record metrics and emit the audit event — once, whatever calls it."""

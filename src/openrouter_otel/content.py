@@ -35,17 +35,69 @@ def output_messages(response: Any) -> list[dict[str, Any]] | None:
     choices = get(response, "choices")
     if isinstance(choices, (list, tuple)):
         return [_output_choice(choice) for choice in choices]
-    text = getattr(response, "output_text", None)  # a property of the Responses API model
-    if isinstance(text, str):
-        return [{"role": "assistant", "parts": [_text(text)], "finish_reason": as_str(get(response, "status"))}]
+    output = get(response, "output")  # Responses API, SDK model or raw JSON
+    if isinstance(output, (list, tuple)):
+        parts = [part for item in output for part in _output_item_parts(item)]
+        return [{"role": "assistant", "parts": parts, "finish_reason": as_str(get(response, "status"))}]
     return None
 
 
-def streamed_output_messages(texts: Mapping[int, list[str]], finish: Mapping[int, str]) -> list[dict[str, Any]]:
-    return [
-        {"role": "assistant", "parts": [_text("".join(parts))], "finish_reason": finish.get(index)}
-        for index, parts in sorted(texts.items())
-    ]
+class StreamedContent:
+    """Text and tool-call fragments of a stream, per choice, joined into output messages at the end."""
+
+    __slots__ = ("texts", "tool_calls")
+
+    def __init__(self) -> None:
+        self.texts: dict[int, list[str]] = {}
+        # choice index -> tool-call index -> [id, name, argument fragments]
+        self.tool_calls: dict[int, dict[int, list[Any]]] = {}
+
+    def add_text(self, index: int, text: Any) -> None:
+        if isinstance(text, str):
+            self.texts.setdefault(index, []).append(text)
+
+    def add_choice(self, index: int, choice: Any) -> None:
+        delta = get(choice, "delta")
+        if delta is None:  # legacy text completion chunk
+            self.add_text(index, get(choice, "text"))
+            return
+        self.add_text(index, get(delta, "content"))
+        for fragment in get(delta, "tool_calls") or ():
+            self._add_tool_call(index, fragment)
+
+    def _add_tool_call(self, index: int, fragment: Any) -> None:
+        position = get(fragment, "index")
+        calls = self.tool_calls.setdefault(index, {})
+        call = calls.setdefault(position if isinstance(position, int) else len(calls), [None, None, []])
+        function = get(fragment, "function")
+        call[0] = call[0] or as_str(get(fragment, "id"))
+        call[1] = call[1] or as_str(get(function, "name"))
+        arguments = get(function, "arguments")
+        if isinstance(arguments, str):
+            call[2].append(arguments)
+
+    def messages(self, finish: Mapping[int, str]) -> list[dict[str, Any]]:
+        indices = sorted(set(self.texts) | set(self.tool_calls))
+        return [
+            {"role": "assistant", "parts": self._parts(index), "finish_reason": finish.get(index)}
+            for index in indices
+        ]
+
+    def _parts(self, index: int) -> list[dict[str, Any]]:
+        text = "".join(self.texts.get(index, ()))
+        parts = [_text(text)] if text or index not in self.tool_calls else []
+        for _, (call_id, name, arguments) in sorted(self.tool_calls.get(index, {}).items()):
+            parts.append(_tool_call(call_id, name, "".join(arguments)))
+        return parts
+
+
+def _output_item_parts(item: Any) -> list[dict[str, Any]]:
+    kind = get(item, "type")
+    if kind == "message":
+        return [_part(part) for part in get(item, "content") or ()]
+    if kind == "function_call":
+        return [_tool_call(as_str(get(item, "call_id")), as_str(get(item, "name")), get(item, "arguments"))]
+    return [{"type": kind if isinstance(kind, str) else "unknown"}]  # reasoning, web search...: the kind only
 
 
 def _output_choice(choice: Any) -> dict[str, Any]:
@@ -88,15 +140,12 @@ def _tool_calls(calls: Any) -> list[dict[str, Any]]:
     parts = []
     for call in calls:
         function = get(call, "function")
-        parts.append(
-            {
-                "type": "tool_call",
-                "id": as_str(get(call, "id")),
-                "name": as_str(get(function, "name")),
-                "arguments": get(function, "arguments"),
-            }
-        )
+        parts.append(_tool_call(as_str(get(call, "id")), as_str(get(function, "name")), get(function, "arguments")))
     return parts
+
+
+def _tool_call(call_id: str | None, name: str | None, arguments: Any) -> dict[str, Any]:
+    return {"type": "tool_call", "id": call_id, "name": name, "arguments": arguments}
 
 
 def _text(content: Any) -> dict[str, Any]:

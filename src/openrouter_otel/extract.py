@@ -117,9 +117,12 @@ def put(attributes: dict[str, Any], key: str, value: Any) -> None:
 # --- request ---------------------------------------------------------------------------------
 
 
-def operation_for_path(path: Any) -> str | None:
-    """The GenAI operation of an API path, or None for endpoints we do not instrument."""
-    if not isinstance(path, str):
+def operation_for_path(path: Any, method: Any = "post") -> str | None:
+    """The GenAI operation of a request, or None for endpoints we do not instrument.
+
+    Only POSTs create: `GET /chat/completions` lists stored completions and is no LLM call.
+    """
+    if not isinstance(path, str) or not isinstance(method, str) or method.lower() != "post":
         return None
     path = path.split("?", 1)[0].rstrip("/")
     for suffix, operation in _OPERATION_BY_PATH:

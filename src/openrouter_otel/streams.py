@@ -8,6 +8,7 @@ or two and read a couple of fields, nothing more.
 
 from __future__ import annotations
 
+import inspect
 import json
 import logging
 import weakref
@@ -16,9 +17,9 @@ from typing import Any
 import wrapt
 
 from openrouter_otel.call import Call
-from openrouter_otel.content import streamed_output_messages
+from openrouter_otel.content import StreamedContent
 from openrouter_otel import semconv as sc
-from openrouter_otel.extract import response_attributes, response_error
+from openrouter_otel.extract import as_int, get, response_attributes, response_error
 
 logger = logging.getLogger(__name__)
 
@@ -26,7 +27,10 @@ _RESPONSE_DONE_EVENTS = frozenset({"response.completed", "response.incomplete", 
 
 
 class StreamTracker:
-    """What has been seen of one streamed response; turns it into the call's result at the end."""
+    """What has been seen of one streamed response; turns it into the call's result at the end.
+
+    Chunks are SDK models, or plain dicts when a body read by hand is replayed (`record_body`).
+    """
 
     __slots__ = ("call", "responses_api", "first", "last", "usage", "final", "finish", "content", "reading", "ended")
 
@@ -38,14 +42,17 @@ class StreamTracker:
         self.usage: Any = None
         self.final: Any = None
         self.finish: dict[int, str] = {}
-        self.content: dict[int, list[str]] | None = {} if call.telemetry.settings.capture_message_content else None
+        self.content: StreamedContent | None = (
+            StreamedContent() if call.telemetry.settings.capture_message_content else None
+        )
         self.reading = False
         self.ended = False
 
-    def observe(self, item: Any) -> None:
+    def observe(self, item: Any, timed: bool = True) -> None:
         if self.first is None:
             self.first = item
-            self.call.mark_first_chunk()
+            if timed:
+                self.call.mark_first_chunk()
         self.last = item
         try:
             if self.responses_api:
@@ -56,24 +63,23 @@ class StreamTracker:
             logger.debug("openrouter-otel: could not read a stream chunk", exc_info=True)
 
     def _observe_chunk(self, chunk: Any) -> None:
-        usage = chunk.usage
+        usage = get(chunk, "usage")
         if usage is not None:
             self.usage = usage
-        for choice in chunk.choices or ():
-            reason = choice.finish_reason
+        for choice in get(chunk, "choices") or ():
+            index = as_int(get(choice, "index")) or 0
+            reason = get(choice, "finish_reason")
             if reason is not None:
-                self.finish[choice.index] = reason
+                self.finish[index] = reason
             if self.content is not None:
-                text = getattr(choice.delta, "content", None)
-                if isinstance(text, str):
-                    self.content.setdefault(choice.index, []).append(text)
+                self.content.add_choice(index, choice)
 
     def _observe_event(self, event: Any) -> None:
-        event_type = getattr(event, "type", None)
+        event_type = get(event, "type")
         if event_type in _RESPONSE_DONE_EVENTS:
-            self.final = event.response
+            self.final = get(event, "response")
         elif self.content is not None and event_type == "response.output_text.delta":
-            self.content.setdefault(0, []).append(event.delta)
+            self.content.add_text(0, get(event, "delta"))
 
     def end(self, outcome: str, error: BaseException | None = None) -> None:
         if self.ended:
@@ -83,14 +89,15 @@ class StreamTracker:
         try:
             if call.stream_outcome is None:
                 call.stream_outcome = outcome
-            self._record_result()
+            self.summarise()
             if error is not None:
                 call.record_error(error)
         except Exception:
             logger.debug("openrouter-otel: could not summarise a stream", exc_info=True)
         call.finish()
 
-    def _record_result(self) -> None:
+    def summarise(self) -> None:
+        """Hand what was seen to the call as its result."""
         call = self.call
         if self.final is not None:
             call.record_response(self.final)
@@ -107,7 +114,7 @@ class StreamTracker:
             if error is not None:
                 call.error = error
         if self.content is not None:
-            call.output_messages = streamed_output_messages(self.content, self.finish)
+            call.output_messages = self.content.messages(self.finish)
 
     def on_http_close(self) -> None:
         # The SDK closes the HTTP response itself at the end of iteration; that end is handled there.
@@ -286,7 +293,8 @@ class RawResponseProxy(wrapt.ObjectProxy):  # type: ignore[misc]
         super().__init__(wrapped)
         self._self_call = call
         self._self_is_async = is_async
-        weakref.finalize(self, _finish_unless_streaming, call)
+        self._self_parsed: tuple[Any, Any] | None = None
+        weakref.finalize(self, _finish_abandoned, call)
 
     # Reading the body closes the HTTP response before parse()/json() return; the close hook must then
     # leave the ending to us, so that the parsed result is recorded first.
@@ -297,19 +305,28 @@ class RawResponseProxy(wrapt.ObjectProxy):  # type: ignore[misc]
     def json(self, *args: Any, **kwargs: Any) -> Any:
         return self._self_read(self.__wrapped__.json, self._self_observe_body, args, kwargs)
 
+    def read(self, *args: Any, **kwargs: Any) -> Any:
+        return self._self_read(self.__wrapped__.read, self._self_observe_body, args, kwargs)
+
+    def text(self, *args: Any, **kwargs: Any) -> Any:
+        return self._self_read(self.__wrapped__.text, self._self_observe_body, args, kwargs)
+
     def _self_read(self, read: Any, observe: Any, args: Any, kwargs: Any) -> Any:
-        call = self._self_call
-        call.reading_body = True
-        if self._self_is_async:
+        # Whether a reader is a coroutine is the SDK class's business: LegacyAPIResponse.parse() is
+        # synchronous even on the async client, AsyncAPIResponse's readers are all coroutines.
+        if inspect.iscoroutinefunction(read):
             return self._self_aread(read, observe, args, kwargs)
+        self._self_call.reading_body = True
         try:
             result = read(*args, **kwargs)
         except BaseException:
-            call.finish()
+            self._self_call.finish()
             raise
         return observe(result)
 
     async def _self_aread(self, read: Any, observe: Any, args: Any, kwargs: Any) -> Any:
+        # Marked only once awaited: a coroutine never awaited leaves the ending to close or collection.
+        self._self_call.reading_body = True
         try:
             result = await read(*args, **kwargs)
         except BaseException:
@@ -318,13 +335,45 @@ class RawResponseProxy(wrapt.ObjectProxy):  # type: ignore[misc]
         return observe(result)
 
     def _self_observe(self, result: Any) -> Any:
-        return observe_result(self._self_call, result, self._self_is_async)
+        # The SDK caches parse() results: the same object gets the same proxy, and one tracker only.
+        parsed = self._self_parsed
+        if parsed is not None:
+            return parsed[1] if parsed[0] is result else result
+        observed = observe_result(self._self_call, result, self._self_is_async)
+        self._self_parsed = (result, observed)
+        return observed
 
-    def _self_observe_body(self, body: Any) -> Any:
-        call = self._self_call
-        call.record_response(body)
-        call.finish()
-        return body
+    def _self_observe_body(self, result: Any) -> Any:
+        try:
+            record_body(self._self_call, self.__wrapped__.http_response.content)
+        except Exception:
+            logger.debug("openrouter-otel: could not read a response body", exc_info=True)
+        self._self_call.finish()
+        return result
+
+
+def record_body(call: Call, content: bytes) -> None:
+    """A body read by hand: one JSON document, or the text of an SSE stream replayed through a tracker."""
+    try:
+        call.record_response(json.loads(content))
+        return
+    except ValueError:
+        pass
+    tracker = StreamTracker(call)
+    for event in _sse_data(content):
+        tracker.observe(event, timed=False)
+    tracker.summarise()
+
+
+def _sse_data(content: bytes) -> Any:
+    for line in content.decode("utf-8", "replace").splitlines():
+        if line.startswith("data:"):
+            data = line[5:].strip()
+            if data and data != "[DONE]":
+                try:
+                    yield json.loads(data)
+                except ValueError:
+                    continue
 
 
 def observe_result(call: Call, result: Any, is_async: bool) -> Any:
@@ -362,6 +411,15 @@ def _observe_api_response(call: Call, result: Any, is_async: bool) -> Any:
 def _finish_unless_streaming(call: Call) -> None:
     # Once parse() handed out a stream, the stream's own tracker ends the call with what it saw.
     if not call.stream_tracked and not call.reading_body:
+        call.finish()
+
+
+def _finish_abandoned(call: Call) -> None:
+    # The response was collected: whatever was not read to the end is abandoned (an un-awaited parse()
+    # coroutine included), and a stream handed out by parse() ends through its own tracker.
+    if not call.stream_tracked:
+        if call.stream_outcome is None and not call.ended:
+            call.stream_outcome = sc.STREAM_OUTCOME_ABANDONED
         call.finish()
 
 
