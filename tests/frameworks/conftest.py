@@ -102,20 +102,25 @@ def assert_one_span_per_request(pipelines: Any, replay_server: Any, *, requests:
 
 
 def assert_matches_server(span: ReadableSpan, replay_server: Any, *, stream: bool) -> None:
-    attributes = span.attributes
-    generation_id = attributes[sc.GEN_AI_RESPONSE_ID]
+    attributes = dict(span.attributes or {})
+    generation_id = attributes.get(sc.GEN_AI_RESPONSE_ID)
     served = (replay_server.generation(generation_id) or {}).get("data")
-    assert served is not None, f"the server never served {generation_id}"
-    assert attributes[sc.GEN_AI_RESPONSE_MODEL] == served["model"]
-    assert attributes[sc.OPENROUTER_PROVIDER] == served["provider_name"]
-    assert attributes[sc.GEN_AI_USAGE_INPUT_TOKENS] == served["tokens_prompt"]
-    assert attributes[sc.GEN_AI_USAGE_OUTPUT_TOKENS] == served["tokens_completion"]
-    assert attributes[sc.GEN_AI_USAGE_COST] == served["total_cost"]
-    assert attributes[sc.OPENROUTER_COST_SOURCE] == sc.COST_SOURCE_RESPONSE
-    assert attributes.get(sc.GEN_AI_REQUEST_STREAM, False) is stream
+    assert served is not None, f"the server never served {generation_id}: {attributes}"
+    expected = {
+        sc.GEN_AI_RESPONSE_MODEL: served["model"],
+        sc.OPENROUTER_PROVIDER: served["provider_name"],
+        sc.GEN_AI_USAGE_INPUT_TOKENS: served["tokens_prompt"],
+        sc.GEN_AI_USAGE_OUTPUT_TOKENS: served["tokens_completion"],
+        sc.GEN_AI_USAGE_COST: served["total_cost"],
+        sc.OPENROUTER_COST_SOURCE: sc.COST_SOURCE_RESPONSE,
+        sc.GEN_AI_REQUEST_STREAM: stream,
+    }
+    if stream:
+        expected[sc.OPENROUTER_STREAM_OUTCOME] = "completed"
+    actual = {key: attributes.get(key, False if key == sc.GEN_AI_REQUEST_STREAM else None) for key in expected}
+    assert actual == expected, attributes
     if stream:
         assert attributes[sc.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK] > 0
-        assert attributes[sc.OPENROUTER_STREAM_OUTCOME] == "completed"
 
 
 def is_app(span: ReadableSpan) -> bool:
