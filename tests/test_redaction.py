@@ -35,7 +35,7 @@ TELEMETRY_VALUES = [
     "gen-1732387200-AbCdEfGhIjKlMnOpQrSt", "sha256:" + "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
     "4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7", "123e4567-e89b-12d3-a456-426614174000",
     "2026-11-23T12:30:45.123456Z", "anthropic/claude-4.6-sonnet-20260217", "openai/gpt-4o-2024-08-06",
-    "1.45.2", "0.66b2", "0.000273", "429", "https://openrouter.ai/api/v1/chat/completions", "127.0.0.1",
+    "1.45.2", "0.66b2", "0.000273", "429", "https://openrouter.ai/api/v1/chat/completions",
     "chat anthropic/claude-sonnet-4.6", "Amazon Bedrock", "1732387200123456789",
 ]
 
@@ -193,6 +193,49 @@ def test_a_clean_span_is_passed_on_as_it_is():
         span.add_event("gen_ai.choice", {"index": 0})
     finished = exporter.get_finished_spans()[0]
     assert RedactingSpanProcessor(SimpleSpanProcessor(InMemorySpanExporter())).redact_span(finished) is finished
+
+
+# IP addresses by meaning: kept where the attribute names a machine, redacted (any range) everywhere else.
+# (A value shorter than MIN_CANDIDATE_CHARS, such as the loopback `::1` alone, is not scanned at all.)
+ADDRESSES = ("10.0.0.5", "192.168.1.20", "127.0.0.1", "169.254.169.254", "8.8.8.8", "fe80::a00:27ff:fe4e:66a1",
+             "fd00:ec2::254", "fe80::1", "2001:db8::7", "::ffff:10.0.0.1")
+
+
+@pytest.mark.parametrize("address", ADDRESSES)
+def test_ip_addresses_are_kept_only_in_attributes_that_name_infrastructure(address):
+    provider, exporter = _span_pipeline()
+    infrastructure = {key: address for key in ("server.address", "network.peer.address", "net.peer.ip",
+                                               "net.sock.peer.addr", "server.socket.address", "net.host.ip")}
+    people = {"client.address": address, "http.client_ip": address,
+              sc.GEN_AI_INPUT_MESSAGES: f'[{{"role": "user", "content": "my laptop is {address}, why?"}}]'}
+    with provider.get_tracer("t").start_as_current_span("chat", attributes={**infrastructure, **people}) as span:
+        span.record_exception(ConnectionError(f"no route to {address}"))
+    (exported,) = exporter.get_finished_spans()
+    for key, value in infrastructure.items():
+        assert exported.attributes[key] == value, key
+    for key in people:
+        assert address not in exported.attributes[key] and "[REDACTED:IPV" in exported.attributes[key], key
+    assert address not in exported.events[0].attributes["exception.message"]
+
+
+def test_infrastructure_attributes_are_still_scanned_for_other_pii_and_share_no_clean_memo():
+    redactor = Redactor()
+    kept = redactor.redact_attributes({"server.address": "10.0.0.5", "network.peer.address": f"{EMAIL}"})
+    assert kept == {"server.address": "10.0.0.5", "network.peer.address": "[REDACTED:EMAIL]"}
+    # A value kept under server.address is not remembered as clean for the attributes that follow.
+    assert redactor.redact_attributes({"client.address": "10.0.0.5"}) == {"client.address": "[REDACTED:IPV4]"}
+    assert redactor.redact("login from 10.0.0.5") == "login from [REDACTED:IPV4]"
+
+
+def test_log_bodies_lose_every_ip_address():
+    exporter = InMemoryLogRecordExporter()
+    provider = LoggerProvider()
+    provider.add_log_record_processor(RedactingLogRecordProcessor(SimpleLogRecordProcessor(exporter)))
+    provider.get_logger("t").emit(LogRecord(body="user at 192.168.1.20 via fe80::1ff:fe23:4567:890a%eth0",
+                                            attributes={"server.address": "192.168.1.1"}))
+    (data,) = exporter.get_finished_logs()
+    assert data.log_record.body == "user at [REDACTED:IPV4] via [REDACTED:IPV6]"
+    assert data.log_record.attributes["server.address"] == "192.168.1.1"
 
 
 def test_log_processor_redacts_bodies_of_every_shape_and_attributes():

@@ -11,6 +11,7 @@ rather than letting it through.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import hmac
 import json
@@ -21,7 +22,9 @@ from typing import Any, Iterable, Mapping
 
 from openrouter_otel import semconv as sc
 from openrouter_otel.detectors import (
+    ADDRESS_DETECTOR_NAMES,
     BUILTIN_DETECTORS,
+    INFRASTRUCTURE_ADDRESS_KEYS,
     DIGIT_GATE,
     IPV6_GATE,
     NUMBER_GATE,
@@ -42,6 +45,8 @@ CLEAN_CACHE_MAX_CHARS = 512
 
 DEPTH_PLACEHOLDER = "[REDACTED:DEPTH]"
 UNREADABLE_PLACEHOLDER = "[REDACTED:UNREADABLE]"
+
+_INFRASTRUCTURE = frozenset(INFRASTRUCTURE_ADDRESS_KEYS)
 
 # The names of the built-in detectors (several patterns may share one name, e.g. PHONE).
 BUILTIN_NAMES: tuple[str, ...] = tuple(dict.fromkeys(detector.name for detector in BUILTIN_DETECTORS))
@@ -80,6 +85,17 @@ class Redactor:
         self.max_chars = max(int(max_chars), 1024)
         self._clean: dict[str, None] = {}
         self._counter = _redactions_counter(meter_provider)
+        self._infrastructure = self._without(ADDRESS_DETECTOR_NAMES)
+
+    def _without(self, names: Iterable[str]) -> Redactor:
+        """This redactor with the detectors `names` off (and a clean cache of its own): for the attributes
+        that name infrastructure, whose IP addresses are kept (detectors.INFRASTRUCTURE_ADDRESS_KEYS)."""
+        other = copy.copy(self)
+        other.detectors = tuple(detector for detector in self.detectors if detector.name not in set(names))
+        other._gates = _gates(other.detectors)
+        other._clean = {}
+        other._infrastructure = other
+        return other
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -194,7 +210,9 @@ class Redactor:
             return UNREADABLE_PLACEHOLDER
 
     def redact_attributes(self, attributes: Mapping[str, Any]) -> Mapping[str, Any]:
-        """Span, event, link, resource or log attributes: the same mapping when clean, else a redacted copy."""
+        """Span, event, link, resource or log attributes: the same mapping when clean, else a redacted copy.
+
+        Attributes that name infrastructure (`server.address`, ...) keep their IP addresses."""
         clean, redact, redact_value = self._clean, self.redact, self.redact_value
         changed = None
         for key, value in attributes.items():
@@ -202,13 +220,13 @@ class Redactor:
             if kind is str:
                 if len(value) < MIN_CANDIDATE_CHARS or value in clean:
                     continue
-                new_value = redact(value)
+                new_value = redact(value) if key not in _INFRASTRUCTURE else self._infrastructure.redact(value)
             elif kind is int or kind is float or kind is bool:
                 continue
             elif kind is tuple or kind is list:
-                new_value = self._redact_sequence(value, 0)
+                new_value = (self if key not in _INFRASTRUCTURE else self._infrastructure)._redact_sequence(value, 0)
             else:
-                new_value = redact_value(value)
+                new_value = redact_value(value) if key not in _INFRASTRUCTURE else self._infrastructure.redact_value(value)
             if new_value is not value:
                 if changed is None:
                     changed = dict(attributes)

@@ -1,17 +1,20 @@
-"""The shipped collector config as a file: `otelcol validate` accepts it, its redaction rules cover every PII type
-of the SDK on every field, the builder manifest holds exactly its components, and every setting is an
-environment variable with a default that the README and docker-compose.yaml agree on."""
+"""The shipped collector config as a file: `otelcol validate` accepts it, its redaction rules are the ones
+collector-config/generate.py writes from the SDK's detectors and cover every PII type on every field, the builder
+manifest holds exactly its components, and every setting is an environment variable with a default that the
+README and docker-compose.yaml agree on."""
 
 from __future__ import annotations
 
 import re
 import subprocess
+import sys
 from collections import defaultdict
 from typing import Any
 
 import pytest
 import yaml
 
+from openrouter_otel.detectors import INFRASTRUCTURE_ADDRESS_KEYS, re2_rules
 from openrouter_otel.redaction import BUILTIN_NAMES
 from tests.e2e.services import COLLECTOR_CONFIG, REPO_ROOT, collector_binary
 
@@ -32,6 +35,9 @@ REDACTED_FIELDS = {
 STATEMENT = re.compile(
     r'^replace_(?:all_)?patterns?\((?P<field>[a-z.]+), (?:"value", )?"(?P<regex>(?:[^"\\]|\\.)*)", '
     r'"(?:\$\$\{1\})?\[REDACTED:(?P<type>[A-Z0-9_]+)\]"\)$')
+# Putting the infrastructure attributes aside before the address rules, and back after them.
+KEEP_STATEMENT = re.compile(r'^set\((?P<target>[a-z.]+)\["(?P<key>[a-z._]+)"\], (?P<source>[a-z.]+)\["(?P=key)"\]\) '
+                            r'where (?P=source)\["(?P=key)"\] != nil$')
 ENV_REFERENCE = re.compile(r"\$\{env:([A-Za-z0-9_]+)(:-[^}]*)?\}")
 
 
@@ -52,11 +58,40 @@ def redaction_rules() -> dict[str, dict[str, dict[str, str]]]:
     for signal in REDACTED_FIELDS:
         for group in transform[signal]:
             for statement in group["statements"]:
+                if KEEP_STATEMENT.match(statement):
+                    continue
                 match = STATEMENT.match(statement)
                 assert match, f"not a redaction rule: {statement}"
                 regex = re.sub(r"\\(.)", r"\1", match["regex"])  # OTTL string literal -> regex
                 rules[signal][match["field"]][match["type"]] = regex
     return rules
+
+
+def test_generated_redaction_rules_are_up_to_date():
+    """collector-config/generate.py writes them from src/openrouter_otel/detectors.py: one source for both layers."""
+    result = subprocess.run([sys.executable, str(CONFIG_DIR / "generate.py"), "--check"],
+                            capture_output=True, text=True, timeout=60, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_rules_are_the_detectors_re2_forms():
+    rules = redaction_rules()["trace_statements"]["span.attributes"]
+    assert rules == {name: rule.regex for name, rule in re2_rules().items()}
+
+
+def test_every_attribute_map_keeps_the_infrastructure_keys_around_the_address_rules():
+    transform = config()["processors"]["transform/redact"]
+    for signal, groups in ((signal, transform[signal]) for signal in REDACTED_FIELDS):
+        for group in groups:
+            context = group["context"]
+            kept = [KEEP_STATEMENT.match(statement) for statement in group["statements"]]
+            stashed = {(m["source"], m["key"]) for m in kept if m and m["target"] == f"{context}.cache"}
+            restored = {(m["target"], m["key"]) for m in kept if m and m["source"] == f"{context}.cache"}
+            maps = {field for field in REDACTED_FIELDS[signal] if field.startswith(f"{context}.")
+                    and field.endswith(".attributes")}
+            expected = {(field, key) for field in maps for key in INFRASTRUCTURE_ADDRESS_KEYS}
+            assert stashed == restored == expected, (signal, context)
+    assert config()["processors"]["redaction"]["ignored_keys"] == list(INFRASTRUCTURE_ADDRESS_KEYS)
 
 
 def test_shipped_config_passes_otelcol_validate():

@@ -5,7 +5,7 @@
 `render()` returns the files' contents; tests/test_redaction_corpus.py checks that the committed files are
 exactly what it returns. Standard library only and no `openrouter_otel` import, on purpose: every value is
 built from its format's own rules (Luhn and ISO 13616 mod-97 check digits computed here, numbering plans,
-public address ranges, the vendors' key layouts), so the corpus checks the detectors instead of restating them.
+address ranges, the vendors' key layouts), so the corpus checks the detectors instead of restating them.
 
 Schema: one JSON object per line, UTF-8, keys in this order.
 
@@ -22,6 +22,9 @@ Labelling conventions:
 - Overlaps, labelled with the type the redactor names for both findings together: a key or JWT sent as a
   bearer token ("Authorization: Bearer sk-or-v1-...") is its key type or JWT; an IPv4-mapped IPv6 address
   ("::ffff:203.0.113.9") is IPV4.
+- IP addresses of every range are PII in prose (a private address names a user's machine inside a corporate
+  network, a link-local EUI-64 address embeds a MAC): private, loopback and link-local ones too. The bare
+  `::` is syntax more often than an address and is a look-alike.
 """
 
 from __future__ import annotations
@@ -240,6 +243,14 @@ def ipv4_mapped(rng: Rng, lang: str, index: int) -> str:
     return f"::ffff:{ipv4(rng, lang, 0)}"
 
 
+def private_ipv4(rng: Rng, lang: str, index: int) -> str:
+    return PRIVATE_V4[index % len(PRIVATE_V4)]
+
+
+def private_ipv6(rng: Rng, lang: str, index: int) -> str:
+    return PRIVATE_V6[index % len(PRIVATE_V6)]
+
+
 def openrouter_key(rng: Rng, lang: str, index: int) -> str:
     return "sk-or-v1-" + chars(rng, HEX, 64)
 
@@ -341,6 +352,7 @@ PLACEHOLDERS: dict[str, tuple[str, Callable[[Rng, str, int], str]]] = {
     "EMAIL": ("EMAIL", email), "PHONE": ("PHONE", phone), "US_SSN": ("US_SSN", us_ssn),
     "CREDIT_CARD": ("CREDIT_CARD", credit_card), "IBAN": ("IBAN", iban), "IPV4": ("IPV4", ipv4),
     "IPV4_MAPPED": ("IPV4", ipv4_mapped), "IPV6": ("IPV6", ipv6),
+    "PRIVATE_IPV4": ("IPV4", private_ipv4), "PRIVATE_IPV6": ("IPV6", private_ipv6),
     "OPENROUTER_API_KEY": ("OPENROUTER_API_KEY", openrouter_key), "OPENAI_API_KEY": ("OPENAI_API_KEY", openai_key),
     "ANTHROPIC_API_KEY": ("ANTHROPIC_API_KEY", anthropic_key),
     "AWS_ACCESS_KEY_ID": ("AWS_ACCESS_KEY_ID", aws_access_key_id), "GITHUB_TOKEN": ("GITHUB_TOKEN", github_token),
@@ -427,7 +439,7 @@ POSITIVE_TEMPLATES: dict[str, tuple[int, list[tuple[str, str]]]] = {
         ("es", "Bloquea la IP {IPV4} en el firewall."),
         ("ja", "アクセス元IPは{IPV4}でした。"),
         ("pt", "O IP do cliente é {IPV4}."),
-        ("en", "X-Forwarded-For: {IPV4}, 10.0.0.12"),
+        ("en", "X-Forwarded-For: {IPV4}, {PRIVATE_IPV4}"),
         ("en", 'nginx: {IPV4} - - [12/May/2024:10:30:00 +0200] "GET / HTTP/1.1" 200 512'),
         ("zh", "用户IP：{IPV4}"),
         ("de", "Zugriff von {IPV4}:443 blockieren?"),
@@ -444,6 +456,17 @@ POSITIVE_TEMPLATES: dict[str, tuple[int, list[tuple[str, str]]]] = {
         ("en", "curl -6 http://[{IPV6}]:8080/health"),
         ("en", "Ban this address: {IPV6}."),
         ("de", "Der Zugriff kam von {IPV6}."),
+    ]),
+    "PRIVATE_IPV4": (16, [
+        ("en", "My laptop's address is {PRIVATE_IPV4}, can you see why the VPN drops?"),
+        ("de", "Der Container hört auf {PRIVATE_IPV4}:8080."),
+        ("fr", "Passerelle par défaut : {PRIVATE_IPV4}"),
+        ("ja", "社内サーバー{PRIVATE_IPV4}に接続できません"),
+    ]),
+    "PRIVATE_IPV6": (11, [
+        ("en", "listening on [{PRIVATE_IPV6}]:8443"),
+        ("de", "Link-lokale Adresse {PRIVATE_IPV6} ignorieren"),
+        ("es", "La interfaz tiene {PRIVATE_IPV6} configurada."),
     ]),
     "OPENROUTER_API_KEY": (14, [
         ("en", "Here is my OpenRouter key {OPENROUTER_API_KEY}, why does it return 401?"),
@@ -667,8 +690,8 @@ PRIVATE_V4 = ["10.0.0.12", "10.42.7.201", "172.16.5.4", "172.31.255.254", "192.1
               "127.0.0.1", "169.254.169.254", "0.0.0.0", "224.0.0.251", "239.255.255.250", "255.255.255.255",
               "10.255.0.3", "172.20.14.77", "127.0.1.1", "192.168.0.254"]
 PRIVATE_V6 = ["::1", "fe80::1ff:fe23:4567:890a%eth0", "fd00:ec2::254", "ff02::1", "fd12:3456:789a:1::1",
-              "::ffff:10.0.0.1", "::", "fec0::1", "fe80::a00:27ff:fe4e:66a1", "ff05::1:3", "fd7a:115c:a1e0::1",
-              "::ffff:192.168.1.20"]
+              "fe80::5054:ff:fe12:3456", "fec0::1", "fe80::a00:27ff:fe4e:66a1", "ff05::1:3", "fd7a:115c:a1e0::1",
+              "fe80::1"]
 
 
 def iban_mod97_fail(rng: Rng, index: int) -> str:
@@ -874,16 +897,10 @@ NEGATIVE_KINDS: dict[str, tuple[NegativeMaker | None, int | None, list[tuple[str
         ("en", "Validator rejects {X} (group 00 or serial 0000)."),
         ("fr", "Le numéro {X} est invalide."),
     ]),
-    "private_ipv4": (pick_in_turn(PRIVATE_V4), 16, [
-        ("en", "server.address={X}"),
-        ("de", "Der Container hört auf {X}:8080."),
-        ("fr", "Passerelle par défaut : {X}"),
-        ("ja", "社内サーバー{X}に接続できません"),
-    ]),
-    "private_ipv6": (pick_in_turn(PRIVATE_V6), 12, [
-        ("en", "listening on [{X}]:8443"),
-        ("de", "Link-lokale Adresse {X} ignorieren"),
-        ("es", "La interfaz tiene {X} configurada."),
+    "double_colon": (None, None, [
+        ("en", "La interfaz tiene :: configurada."),
+        ("en", "In Haskell, length :: [a] -> Int counts a list."),
+        ("en", "Call std::vector<int>::size() instead."),
     ]),
     "bearer_prose": (None, None, [
         ("en", "The bearer of this letter is authorised to collect the parcel."),
@@ -929,8 +946,8 @@ NEGATIVE_KINDS: dict[str, tuple[NegativeMaker | None, int | None, list[tuple[str
         ("en", "OPENROUTER_API_KEY=sk-or-v1-your-key-here"),
         ("ja", "キーは「sk-or-v1-」で始まります"),
     ]),
-    "port": (pick_in_turn(["localhost:8080", "0.0.0.0:4317", "port 5432", ":443", "127.0.0.1:11434",
-                           "otel-collector:4318", "redis:6379", "[::1]:9090", "db.internal:3306", "*:80"]), 10, [
+    "port": (pick_in_turn(["localhost:8080", "collector:4317", "port 5432", ":443", "ollama:11434",
+                           "otel-collector:4318", "redis:6379", "[localhost]:9090", "db.internal:3306", "*:80"]), 10, [
         ("en", "The service listens on {X}."),
         ("de", "Verbinde dich mit {X}."),
     ]),
