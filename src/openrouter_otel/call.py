@@ -107,6 +107,7 @@ class Call:
         self._ended = False
         self.body = _request_body(options)
         self.attributes = self._request_side_attributes(client, options)
+        self.body = None  # everything needed is computed: do not keep the prompt alive until the span ends
         self.result: dict[str, Any] = {}
         name = f"{operation} {self.attributes.get(sc.GEN_AI_REQUEST_MODEL, '')}".rstrip()
         self.span = telemetry.tracer.start_span(
@@ -226,18 +227,18 @@ class Call:
         )
 
     def complete(self, end_ns: int, duration: float, generation_cost: Cost | None) -> None:
-        """Write everything out. Called by finish(), or later by the generation fetcher."""
-        try:
-            result = self._result_attributes(duration, generation_cost)
-            self.span.set_attributes(result)
-            self._set_status()
-            attributes = {**self.attributes, **result}
-            self._record_metrics(attributes, duration)
-            self._emit_audit(attributes, end_ns, duration)
-        except Exception:
-            logger.debug("openrouter-otel: could not record a call", exc_info=True)
-        finally:
-            _end_quietly(self.span, end_ns)
+        """Write everything out. Called by finish(), or later by the generation fetcher.
+
+        Each sink has its own guard: a failure building one must not lose the others.
+        """
+        result: dict[str, Any] = {}
+        _guarded("result attributes", lambda: result.update(self._result_attributes(duration, generation_cost)))
+        _guarded("span attributes", lambda: self.span.set_attributes(result))
+        _guarded("span status", self._set_status)
+        attributes = {**self.attributes, **result}
+        _guarded("metrics", lambda: self._record_metrics(attributes, duration))
+        _guarded("audit record", lambda: self._emit_audit(attributes, end_ns, duration))
+        _end_quietly(self.span, end_ns)
 
     def _cost(self) -> Cost:
         model = self.result.get(sc.GEN_AI_RESPONSE_MODEL) or self.attributes.get(sc.GEN_AI_REQUEST_MODEL)
@@ -274,8 +275,13 @@ class Call:
             put(attributes, sc.GEN_AI_OUTPUT_MESSAGES, self._redacted_json(self.output_messages))
         return attributes
 
-    def _set_status(self) -> None:
+    def _status(self) -> str:
         if self.error is None:
+            return "ok"
+        return sc.OUTCOME_CANCELLED if self.error[0] == sc.OUTCOME_CANCELLED else "error"
+
+    def _set_status(self) -> None:
+        if self._status() != "error":  # a cancelled call is the caller's decision: status left UNSET
             return
         error_type, _, description = self.error
         self.span.set_status(Status(StatusCode.ERROR, description))
@@ -311,13 +317,13 @@ class Call:
         record = {key: attributes[key] for key in sc.AUDIT_ATTRIBUTE_KEYS if key in attributes}
         record.update(self.audit_context)
         record[sc.OPENROUTER_LATENCY] = duration
-        record[sc.OPENROUTER_STATUS] = "error" if self.error is not None else "ok"
+        record[sc.OPENROUTER_STATUS] = status = self._status()
         audit_logger.emit(
             timestamp=end_ns,
             observed_timestamp=end_ns,
             context=trace.set_span_in_context(self.span),
-            severity_number=SeverityNumber.WARN if self.error is not None else SeverityNumber.INFO,
-            severity_text="WARN" if self.error is not None else "INFO",
+            severity_number=SeverityNumber.WARN if status == "error" else SeverityNumber.INFO,
+            severity_text="WARN" if status == "error" else "INFO",
             body=f"{self.operation} {attributes.get(sc.GEN_AI_REQUEST_MODEL, '')} {record[sc.OPENROUTER_STATUS]}",
             attributes=record,
             event_name=sc.AUDIT_EVENT_NAME,
@@ -339,6 +345,13 @@ def _is_openrouter_response(attributes: Mapping[str, Any]) -> bool:
         and response_id.startswith("gen-")
         and sc.OPENROUTER_PROVIDER in attributes
     )
+
+
+def _guarded(what: str, write: Callable[[], Any]) -> None:
+    try:
+        write()
+    except Exception:
+        logger.debug("openrouter-otel: could not record the %s of a call", what, exc_info=True)
 
 
 def _end_quietly(span: trace.Span, end_ns: int | None = None) -> None:

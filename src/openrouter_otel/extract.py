@@ -6,6 +6,7 @@ of the wrong type — and returns only well-typed attribute values. Nothing here
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import math
 from functools import lru_cache
@@ -319,6 +320,8 @@ def error_details(error: Any, default_type: str) -> tuple[str, dict[str, Any], s
 
 def exception_details(exc: BaseException) -> tuple[str, dict[str, Any], str]:
     """error.type (HTTP status or exception class), attributes and a short description of an exception."""
+    if isinstance(exc, asyncio.CancelledError):
+        return (sc.OUTCOME_CANCELLED, {}, sc.OUTCOME_CANCELLED)
     status = getattr(exc, "status_code", None)
     body = getattr(exc, "body", None)
     attributes: dict[str, Any] = {}

@@ -78,6 +78,11 @@ OPENROUTER_STREAM_OUTCOME: Final = "openrouter.stream.outcome"
 OPENROUTER_LATENCY: Final = "openrouter.latency"
 OPENROUTER_STATUS: Final = "openrouter.status"
 
+# A call the caller cancelled (asyncio.CancelledError): its own outcome, not an error of the call.
+# The same value is error.type, openrouter.stream.outcome and the audit's openrouter.status.
+OUTCOME_CANCELLED: Final = "cancelled"
+STREAM_OUTCOME_ABANDONED: Final = "abandoned"
+
 COST_SOURCE_RESPONSE: Final = "response"
 COST_SOURCE_GENERATION: Final = "generation"
 COST_SOURCE_ESTIMATE: Final = "estimate"

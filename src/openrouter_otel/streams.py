@@ -8,6 +8,7 @@ or two and read a couple of fields, nothing more.
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import json
 import logging
@@ -125,6 +126,10 @@ class StreamTracker:
         self.end("abandoned")
 
 
+def _failed_outcome(exc: BaseException) -> str:
+    return sc.OUTCOME_CANCELLED if isinstance(exc, asyncio.CancelledError) else "error"
+
+
 def hook_http_close(http_response: Any, on_close: Any, is_async: bool) -> None:
     """Call `on_close` after the HTTP response is closed, by whoever closes it."""
     name = "aclose" if is_async else "close"
@@ -182,7 +187,7 @@ class StreamProxy(_TrackedProxy):
             raise
         except BaseException as exc:
             outcome = "error"
-            tracker.end(outcome, exc)
+            tracker.end(_failed_outcome(exc), exc)
             raise
         finally:
             if outcome != "error":
@@ -199,7 +204,7 @@ class StreamProxy(_TrackedProxy):
             raise
         except BaseException as exc:
             tracker.reading = False
-            tracker.end("error", exc)
+            tracker.end(_failed_outcome(exc), exc)
             raise
         tracker.reading = False
         tracker.observe(item)
@@ -246,7 +251,7 @@ class AsyncStreamProxy(_TrackedProxy):
             raise
         except BaseException as exc:
             outcome = "error"
-            tracker.end(outcome, exc)
+            tracker.end(_failed_outcome(exc), exc)
             raise
         finally:
             if outcome != "error":
@@ -263,7 +268,7 @@ class AsyncStreamProxy(_TrackedProxy):
             raise
         except BaseException as exc:
             tracker.reading = False
-            tracker.end("error", exc)
+            tracker.end(_failed_outcome(exc), exc)
             raise
         tracker.reading = False
         tracker.observe(item)
