@@ -4,6 +4,8 @@ configured (not here), so ours sit under the application's."""
 
 from __future__ import annotations
 
+import asyncio
+
 import litellm
 import pytest
 
@@ -49,4 +51,55 @@ async def test_acompletion_stream(pipelines, replay_server, instrument_after_bas
     instrument_after_baseline()
     with app_span():
         assert await astream(replay_server) == baseline
+    assert_one_span_per_request(pipelines, replay_server, requests=1, stream=True, parent=is_app)
+
+
+# LiteLLM's read pattern on the bare SDK, without LiteLLM's timing: the caller gets every chunk (usage last),
+# so the span must too. Deterministic where the LiteLLM tests above depend on when generators are finalised.
+def one_loop_per_chunk(stream):
+    chunks = []
+    while True:
+        for chunk in stream:
+            chunks.append(chunk)
+            break
+        else:
+            return chunks
+
+
+async def one_async_loop_per_chunk(stream):
+    chunks = []
+    while True:
+        async for chunk in stream:
+            chunks.append(chunk)
+            break
+        else:
+            return chunks
+        await asyncio.sleep(0)  # lets the loop finalise the left iteration now rather than at some later await
+
+
+def sdk_stream_request():
+    return dict(model=MODEL, messages=MESSAGES, stream=True, extra_headers=scenario("chat"))
+
+
+def test_sdk_stream_read_one_loop_per_chunk(pipelines, replay_server, instrument_after_baseline, app_span, client):
+    def stream():
+        return [chunk.model_dump() for chunk in one_loop_per_chunk(client.chat.completions.create(**sdk_stream_request()))]
+
+    baseline = stream()
+    instrument_after_baseline()
+    with app_span():
+        assert stream() == baseline
+    assert_one_span_per_request(pipelines, replay_server, requests=1, stream=True, parent=is_app)
+
+
+async def test_sdk_astream_read_one_loop_per_chunk(pipelines, replay_server, instrument_after_baseline, app_span,
+                                                   async_client):
+    async def stream():
+        created = await async_client.chat.completions.create(**sdk_stream_request())
+        return [chunk.model_dump() for chunk in await one_async_loop_per_chunk(created)]
+
+    baseline = await stream()
+    instrument_after_baseline()
+    with app_span():
+        assert await stream() == baseline
     assert_one_span_per_request(pipelines, replay_server, requests=1, stream=True, parent=is_app)
