@@ -1,8 +1,11 @@
 """What counts as PII or a secret: one `Detector` per kind, each a pattern plus a validator.
 
-Patterns find candidates; validators (Luhn, mod-97, address classes, JWT headers, digit counts) reject
+Patterns find candidates; validators (Luhn, mod-97, address syntax, JWT headers, digit counts) reject
 look-alikes so that the ids, hashes, timestamps and numbers telemetry is made of pass through. All
 patterns are ASCII-only (`re.ASCII`): text in any language around a value does not change what matches.
+
+Each detector also carries an RE2 form (`Detector.re2`), from which collector-config/generate.py writes the
+collector's rules: one definition for both layers.
 
 Each detector names the substrings one of which a value must contain for it to apply (`@`, `sk-`, a digit,
 ...). The redactor checks these gates once per value, at C speed, and runs only the patterns they open.
