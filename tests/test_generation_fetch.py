@@ -53,3 +53,43 @@ def test_responses_that_carry_their_cost_are_not_looked_up(instrument, client, r
     client.chat.completions.create(model="a/b", messages=MESSAGES, extra_headers={"X-Replay-Scenario": "chat"})
     assert pipelines.only_span().attributes[sc.OPENROUTER_COST_SOURCE] == sc.COST_SOURCE_RESPONSE
     assert sum(1 for r in replay_server.requests if r.path.endswith("/generation")) == before
+
+
+def _unknown_generation_url(replay_server) -> str:
+    return f"{replay_server.base_url.rstrip('/')}/generation?id=gen-0-unknown"
+
+
+def test_a_failing_lookup_does_not_sleep_after_its_last_attempt(replay_server):
+    from openrouter_otel.generation import GenerationFetcher
+
+    fetcher = GenerationFetcher(attempts=2, first_delay=0.4)
+    started = time.monotonic()
+    assert fetcher._fetch(_unknown_generation_url(replay_server), "key") is None
+    assert time.monotonic() - started < 0.4 + 0.3  # one pause between the two attempts, none after
+    fetcher.shutdown()
+
+
+def test_a_lookup_is_bounded_in_total_time(replay_server):
+    from openrouter_otel.generation import LOOKUP_BUDGET_S, GenerationFetcher
+
+    fetcher = GenerationFetcher()  # the defaults: several attempts with growing pauses
+    started = time.monotonic()
+    assert fetcher._fetch(_unknown_generation_url(replay_server), "key") is None
+    assert time.monotonic() - started <= LOOKUP_BUDGET_S + 0.3
+    fetcher.shutdown()
+
+
+def test_instrumenting_repeatedly_leaves_no_exit_hooks_behind(pipelines, monkeypatch):
+    import atexit
+
+    from openrouter_otel import OpenRouterInstrumentor
+
+    registered = []
+    monkeypatch.setattr(atexit, "register", lambda function, *a, **k: registered.append(function) or function)
+    monkeypatch.setattr(atexit, "unregister", lambda function: registered.remove(function))
+    for _ in range(3):
+        instrumentor = OpenRouterInstrumentor()
+        instrumentor.instrument(**pipelines.providers(), fetch_generation=True)
+        assert len(registered) == 1
+        instrumentor.uninstrument()
+    assert registered == []

@@ -2,7 +2,8 @@
 
 Off by default (OTEL_INSTRUMENTATION_OPENROUTER_FETCH_GENERATION). The request path only enqueues:
 one daemon thread does the HTTP, then ends the call's span with its original end time. A full queue,
-a failed lookup or process exit end the call without the fetched cost, never later than `max_wait`.
+a failed lookup or process exit end the call without the fetched cost, never later than LOOKUP_BUDGET_S
+after the lookup starts.
 """
 
 from __future__ import annotations
@@ -26,13 +27,20 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
+# The longest one lookup may hold a span open, all attempts and pauses included (README's FETCH_GENERATION row).
+LOOKUP_BUDGET_S = 3.0
+
 
 class GenerationFetcher:
-    def __init__(self, *, max_queue: int = 1000, attempts: int = 4, first_delay: float = 0.5, timeout: float = 5.0):
+    def __init__(
+        self, *, max_queue: int = 1000, attempts: int = 4, first_delay: float = 0.5, timeout: float = 2.0,
+        budget: float = LOOKUP_BUDGET_S,
+    ):
         self._queue: queue.Queue[tuple[Call, int, float, str, str] | None] = queue.Queue(maxsize=max_queue)
         self._attempts = attempts
         self._first_delay = first_delay
         self._timeout = timeout
+        self._budget = budget
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
         self._stopped = False
@@ -53,6 +61,7 @@ class GenerationFetcher:
     def shutdown(self) -> None:
         """End every pending call now (without the fetched cost) and stop the worker."""
         self._stopped = True
+        atexit.unregister(self.shutdown)
         while True:
             try:
                 item = self._queue.get_nowait()
@@ -86,13 +95,17 @@ class GenerationFetcher:
             call.complete(end_ns, duration, cost)
 
     def _fetch(self, url: str, api_key: str) -> Cost | None:
+        deadline = time.monotonic() + self._budget
         delay = self._first_delay
-        for _ in range(self._attempts):
-            if self._stopped:
+        for attempt in range(self._attempts):
+            remaining = deadline - time.monotonic()
+            if self._stopped or remaining <= 0:
                 return None
-            data = _get_json(url, api_key, self._timeout)
+            data = _get_json(url, api_key, min(self._timeout, remaining))
             if data is not None:
                 return cost_from_generation(data)
+            if attempt + 1 == self._attempts or time.monotonic() + delay >= deadline:
+                return None  # no pause that no attempt follows
             time.sleep(delay)  # the generation record appears a moment after the response
             delay *= 2
         return None

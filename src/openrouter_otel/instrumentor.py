@@ -117,10 +117,12 @@ class OpenRouterInstrumentor(BaseInstrumentor):  # type: ignore[misc]
     def _wrap(self, telemetry: Telemetry) -> None:
         base_client = importlib.import_module(patch.BASE_CLIENT_MODULE)
         sync_cls, async_cls = (class_name for class_name, _ in patch.REQUEST_METHODS)
-        wrap_function_wrapper(base_client, f"{sync_cls}.request", self._checking(patch.sync_request_wrapper(telemetry)))
-        wrap_function_wrapper(base_client, f"{async_cls}.request", self._checking(patch.async_request_wrapper(telemetry)))
+        if patch.has_sdk_symbol(base_client, sync_cls, "request"):
+            wrap_function_wrapper(base_client, f"{sync_cls}.request", self._checking(patch.sync_request_wrapper(telemetry)))
+        if patch.has_sdk_symbol(base_client, async_cls, "request"):
+            wrap_function_wrapper(base_client, f"{async_cls}.request", self._checking(patch.async_request_wrapper(telemetry)))
         for class_name, method in patch.SEND_METHODS:
-            if hasattr(getattr(base_client, class_name, None), method):
+            if patch.has_sdk_symbol(base_client, class_name, method):
                 wrap_function_wrapper(base_client, f"{class_name}.{method}", patch.send_wrapper)
 
     def _checking(self, wrapper: Callable[..., Any]) -> Callable[..., Any]:

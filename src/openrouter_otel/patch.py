@@ -21,6 +21,26 @@ BASE_CLIENT_MODULE = "openai._base_client"
 REQUEST_METHODS = (("SyncAPIClient", "request"), ("AsyncAPIClient", "request"))
 SEND_METHODS = (("SyncAPIClient", "_send_request"), ("AsyncAPIClient", "_send_request"))
 
+_warned_missing: set[str] = set()
+
+
+def has_sdk_symbol(module: Any, class_name: str, attribute: str) -> bool:
+    """Whether `class_name.attribute` exists in the SDK module; a missing one is warned about, once.
+
+    These are private symbols of the SDK: when a release drops one, what it carried is lost, so say so.
+    """
+    if hasattr(getattr(module, class_name, None), attribute):
+        return True
+    warn_missing_sdk_symbol(f"{getattr(module, '__name__', module)}.{class_name}.{attribute}")
+    return False
+
+
+def warn_missing_sdk_symbol(symbol: str) -> None:
+    if symbol not in _warned_missing:
+        _warned_missing.add(symbol)
+        logger.warning("openrouter-otel: the openai SDK has no %s; calls through it are not fully recorded", symbol)
+
+
 _current_call: contextvars.ContextVar[Call | None] = contextvars.ContextVar("openrouter_otel_call", default=None)
 
 

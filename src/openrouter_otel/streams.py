@@ -9,6 +9,7 @@ or two and read a couple of fields, nothing more.
 from __future__ import annotations
 
 import asyncio
+import importlib
 import inspect
 import json
 import logging
@@ -435,11 +436,24 @@ def _sdk_classes() -> tuple[type, tuple[type, ...], tuple[type, ...]]:
     global _SDK_CLASSES
     if _SDK_CLASSES is None:
         from openai import AsyncStream, BaseModel, Stream
-        from openai._legacy_response import LegacyAPIResponse
-        from openai._response import BaseAPIResponse
 
-        _SDK_CLASSES = (BaseModel, (Stream, AsyncStream), (LegacyAPIResponse, BaseAPIResponse))
+        api_responses = tuple(
+            cls for cls in (_sdk_class("openai._legacy_response", "LegacyAPIResponse"),
+                            _sdk_class("openai._response", "BaseAPIResponse")) if cls is not None
+        )
+        _SDK_CLASSES = (BaseModel, (Stream, AsyncStream), api_responses)
     return _SDK_CLASSES
+
+
+def _sdk_class(module_name: str, class_name: str) -> type | None:
+    try:
+        cls = getattr(importlib.import_module(module_name), class_name)
+    except (ImportError, AttributeError):
+        from openrouter_otel.patch import warn_missing_sdk_symbol  # patch imports this module
+
+        warn_missing_sdk_symbol(f"{module_name}.{class_name}")
+        return None
+    return cls if isinstance(cls, type) else None
 
 
 def _result_kind(result: Any) -> str:
