@@ -35,6 +35,10 @@ class Settings:
     audit_baggage_max_length: int = 128
     metrics_teams: str | None = None
     metrics_team_cap: int = 50
+    audit_db: str | None = None
+    audit_db_sync: bool = False
+    audit_hmac_key: str | None = None
+    audit_checkpoint_every: int = 1000
 
     @classmethod
     def load(cls, overrides: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None) -> Settings:
@@ -78,6 +82,10 @@ _ENV_NAMES = {
     "audit_baggage_max_length": semconv.ENV_AUDIT_BAGGAGE_MAX_LENGTH,
     "metrics_teams": semconv.ENV_METRICS_TEAMS,
     "metrics_team_cap": semconv.ENV_METRICS_TEAM_CAP,
+    "audit_db": semconv.ENV_AUDIT_DB,
+    "audit_db_sync": semconv.ENV_AUDIT_DB_SYNC,
+    "audit_hmac_key": semconv.ENV_AUDIT_HMAC_KEY,
+    "audit_checkpoint_every": semconv.ENV_AUDIT_CHECKPOINT_EVERY,
 }
 
 # Keywords of instrument() that are settings, as opposed to providers.

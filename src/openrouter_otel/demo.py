@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import os
 import sys
+import tempfile
 import time
+from pathlib import Path
 from dataclasses import dataclass
 from typing import Any, Callable, TextIO
 
@@ -100,9 +102,10 @@ class DemoTelemetry:
 def run_demo(*, live: bool = False, metrics_port: int = 0, serve_seconds: float = 0.0, out: TextIO = sys.stdout) -> int:
     telemetry = DemoTelemetry(metrics_port)
     instrumentor = OpenRouterInstrumentor()
+    audit_db = Path(tempfile.mkdtemp(prefix="openrouter-otel-demo-")) / "audit.db"
     try:
         with _endpoint(live, out) as (base_url, api_key):
-            instrumentor.instrument(**telemetry.providers())
+            instrumentor.instrument(**telemetry.providers(), audit_db=str(audit_db), audit_db_sync=True)
             calls = LIVE_CALLS if live else DEMO_CALLS
             spans = []
             for index, call in enumerate(calls, start=1):
@@ -111,10 +114,13 @@ def run_demo(*, live: bool = False, metrics_port: int = 0, serve_seconds: float 
                 _print_call(out, index, call, outcome, spans[-1])
             _print_audit_record(out, telemetry.audit_record_of(spans[0]))
             instrumentor.uninstrument()
-            instrumentor.instrument(**telemetry.providers(), capture_message_content=True)
+            instrumentor.instrument(**telemetry.providers(), capture_message_content=True, audit_db=str(audit_db),
+                                    audit_db_sync=True)
             _make_call(base_url, api_key, calls[0], live, messages=PII_MESSAGES)
             _print_redaction(out, telemetry.last_span())
+        instrumentor.uninstrument()
         _print_metric_totals(out, telemetry.metrics)
+        _print_audit_store(out, audit_db)
         _print_metrics_endpoint(out, telemetry.metrics_url, serve_seconds)
         if serve_seconds > 0:
             time.sleep(serve_seconds)
@@ -263,6 +269,23 @@ def _add_point(totals: dict[str, dict[str, Any]], name: str, point: Any) -> None
             row[str(token_type)] += int(point.sum)
     elif name == sc.METRIC_COST:
         row["cost"] += point.sum
+
+
+def _print_audit_store(out: TextIO, audit_db: Path) -> None:
+    from openrouter_otel.audit_store.report import build_report, render
+    from openrouter_otel.audit_store.store import AuditStore
+    from openrouter_otel.audit_store.verify import verify
+
+    with AuditStore(audit_db, create=False) as store:
+        out.write(f"Every call is also a row of the embedded audit store {audit_db}\n"
+                  f"(on in your app with {sc.ENV_AUDIT_DB}=path). `openrouter-otel audit report --db {audit_db}`:\n\n")
+        sections = [section for section in build_report(store, None, None)
+                    if section.name in ("daily_cost_by_model", "error_rate_by_model", "top_teams", "cost_by_source")]
+        out.write(render(sections, "table", {}))
+        result = verify(store)
+        verdict = "ok" if result.ok else f"BROKEN at row {result.first_break.seq}"  # type: ignore[union-attr]
+        out.write(f"`openrouter-otel audit verify --db {audit_db}`: {verdict}: {result.rows} rows, hash chain "
+                  f"intact, head {result.head.seq}:{result.head.hash[:16]}…\n\n")
 
 
 def _print_metrics_endpoint(out: TextIO, metrics_url: str, serve_seconds: float) -> None:

@@ -58,11 +58,18 @@ class OpenRouterInstrumentor(BaseInstrumentor):  # type: ignore[misc]
     """
 
     def __init__(self) -> None:
+        # BaseInstrumentor is a singleton, but __init__ runs on every `OpenRouterInstrumentor()`: keep the state
+        # of an instrumented instance (so `OpenRouterInstrumentor().uninstrument()` still knows what to undo).
+        if getattr(self, "_initialised", False):
+            return
+        self._initialised = True
         super().__init__()
         self.settings: Settings | None = None
         self.redactor: Any = None
         self._redaction_installed: tuple[Any, Any] | None = None
         self._fetcher: Any = None
+        self._audit_store: Any = None
+        self._own_logger_provider: Any = None
         self._first_call_seen = threading.Event()
         self._warned_about_others = False
 
@@ -87,6 +94,8 @@ class OpenRouterInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         self.redactor = self._make_redactor(settings, meter_provider, None if isinstance(patterns, str) else patterns)
         if settings.redaction and self.redactor is not None:
             self._install_redaction(tracer_provider, logger_provider)
+        if settings.audit_db:
+            audit_logger = self._attach_audit_store(settings, tracer_provider, logger_provider, audit_logger)
         if settings.fetch_generation:
             from openrouter_otel.generation import GenerationFetcher
 
@@ -110,6 +119,7 @@ class OpenRouterInstrumentor(BaseInstrumentor):  # type: ignore[misc]
                 unwrap(cls, method)
         if self._redaction_installed is not None:
             self._uninstall_redaction()
+        self._detach_audit_store()
         if self._fetcher is not None:
             self._fetcher.shutdown()
             self._fetcher = None
@@ -154,6 +164,48 @@ class OpenRouterInstrumentor(BaseInstrumentor):  # type: ignore[misc]
             ", ".join(others),
             SCOPE_NAME,
         )
+
+    def _attach_audit_store(self, settings: Settings, tracer_provider: Any, logger_provider: Any,
+                            audit_logger: Any) -> Any:
+        """Send the audit records to the embedded store too; returns the audit logger to use."""
+        if audit_logger is None:
+            logger.warning("openrouter-otel: %s is set but audit events are off (%s=false): the store stays empty",
+                           semconv.ENV_AUDIT_DB, semconv.ENV_AUDIT_EVENTS)
+            return None
+        try:
+            from openrouter_otel.audit_store.setup import attach_audit_store, own_logger_provider
+        except ImportError:
+            logger.warning("openrouter-otel: %s needs the OpenTelemetry SDK (pip install opentelemetry-sdk); "
+                           "the audit store is off", semconv.ENV_AUDIT_DB)
+            return audit_logger
+        try:
+            if not hasattr(logger_provider, "add_log_record_processor"):  # no SDK logs pipeline in the app
+                logger_provider = self._own_logger_provider = own_logger_provider(tracer_provider)
+                if settings.redaction and self.redactor is not None:
+                    from openrouter_otel.redaction_processors import install_redaction
+
+                    install_redaction(None, logger_provider, self.redactor)
+                audit_logger = logger_provider.get_logger(SCOPE_NAME, __version__)
+            self._audit_store = attach_audit_store(settings, logger_provider, audit_logger)
+        except Exception:
+            logger.warning("openrouter-otel: could not attach the audit store", exc_info=True)
+        return audit_logger
+
+    def _detach_audit_store(self) -> None:
+        store, self._audit_store = self._audit_store, None
+        if store is not None:
+            store.detach()
+        provider, self._own_logger_provider = self._own_logger_provider, None
+        if provider is not None:
+            try:
+                provider.shutdown()
+            except Exception:
+                logger.debug("openrouter-otel: could not shut the audit logger provider down", exc_info=True)
+
+    def flush_audit_store(self) -> None:
+        """Write the queued audit records to the store now and publish its head (tests, demo, before a report)."""
+        if self._audit_store is not None:
+            self._audit_store.flush()
 
     @staticmethod
     def _make_redactor(settings: Settings, meter_provider: Any, patterns: Any) -> Any:

@@ -114,6 +114,8 @@ COST_BUCKETS: Final = (0.00001, 0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0
 
 # --- Audit event ----------------------------------------------------------------------------
 AUDIT_EVENT_NAME: Final = "openrouter.audit"
+# The audit store's chain head, published so it is also held outside the machine.
+AUDIT_CHECKPOINT_EVENT_NAME: Final = "openrouter.audit.checkpoint"
 
 # Attributes that may go on metric points (low cardinality). enduser.id only on opt-in.
 METRIC_ATTRIBUTE_KEYS: Final = (
@@ -146,6 +148,11 @@ ENV_AUDIT_BAGGAGE_KEYS: Final = "OTEL_INSTRUMENTATION_OPENROUTER_AUDIT_BAGGAGE_K
 ENV_AUDIT_BAGGAGE_MAX_LENGTH: Final = "OTEL_INSTRUMENTATION_OPENROUTER_AUDIT_BAGGAGE_MAX_LENGTH"
 ENV_METRICS_TEAMS: Final = "OTEL_INSTRUMENTATION_OPENROUTER_METRICS_TEAMS"
 ENV_METRICS_TEAM_CAP: Final = "OTEL_INSTRUMENTATION_OPENROUTER_METRICS_TEAM_CAP"
+# The embedded audit store (DESIGN.md's AUDIT_DB), and how it writes and chains.
+ENV_AUDIT_DB: Final = "OTEL_INSTRUMENTATION_OPENROUTER_AUDIT_DB"
+ENV_AUDIT_DB_SYNC: Final = "OTEL_INSTRUMENTATION_OPENROUTER_AUDIT_DB_SYNC"
+ENV_AUDIT_HMAC_KEY: Final = "OTEL_INSTRUMENTATION_OPENROUTER_AUDIT_HMAC_KEY"
+ENV_AUDIT_CHECKPOINT_EVERY: Final = "OTEL_INSTRUMENTATION_OPENROUTER_AUDIT_CHECKPOINT_EVERY"
 
 # Baggage keys of audit fields (when propagated or accepted): `openrouter.<field>`, `openrouter.user_id` for enduser.id.
 AUDIT_BAGGAGE_PREFIX: Final = "openrouter."

@@ -5,26 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-
-def any_value(value: dict[str, Any]) -> Any:
-    """An OTLP/JSON AnyValue as Python: int64 comes as a string in proto3 JSON, so it is converted back."""
-    if "stringValue" in value:
-        return value["stringValue"]
-    if "intValue" in value:
-        return int(value["intValue"])
-    if "doubleValue" in value:
-        return float(value["doubleValue"])
-    if "boolValue" in value:
-        return value["boolValue"]
-    if "arrayValue" in value:
-        return [any_value(item) for item in value["arrayValue"].get("values", [])]
-    if "kvlistValue" in value:
-        return attributes(value["kvlistValue"].get("values", []))
-    return None
+from openrouter_otel.audit_store.importer import otlp_attributes, otlp_value
 
 
-def attributes(key_values: list[dict[str, Any]]) -> dict[str, Any]:
-    return {item["key"]: any_value(item.get("value", {})) for item in key_values}
+# The package's own decoder, which `openrouter-otel audit import` reads the same files with.
+any_value = otlp_value
+attributes = otlp_attributes
 
 
 @dataclass(frozen=True)
