@@ -61,7 +61,8 @@ def error_rate(settings: Settings) -> Rule:
         description=(f"More than {_percent(cfg['max_ratio'])} of the LLM calls for model "
                      "{{ $labels.gen_ai_request_model }} failed in the last " + window
                      + f" (at least {cfg['min_requests']} calls). 402 and 429 answers are left out (they have "
-                     "their own alerts), and so are calls the caller cancelled. The application saw these as exceptions from the openai SDK. The "
+                     "their own alerts), and so are calls the caller cancelled. The application saw these as "
+                     "exceptions from the openai SDK. The "
                      "Reliability dashboard shows which error.type dominates."),
     )
 

@@ -115,7 +115,8 @@ def reliability() -> dict:
                         f" or {q.rate([q.MODEL], q.CALLS, F)} * 0) / {q.rate([q.MODEL], q.CALLS, F)}")
     layout = Layout().add(
         row("Errors"),
-        stat("Error rate in range", "Share of calls that failed, every error.type but cancelled (the caller gave up).", "percentunit",
+        stat("Error rate in range", "Share of calls that failed, every error.type but cancelled (the caller gave up).",
+             "percentunit",
              prom(failed_share, instant=True), decimals=2, red_from=0.05),
         stat("402 credits exhausted", "Calls OpenRouter refused for lack of credits in the time range.", "short",
              prom(_count_or_zero([*F, q.eq(q.ERROR_TYPE, q.CREDITS_EXHAUSTED)]), instant=True), decimals=0, red_from=1),
@@ -123,7 +124,8 @@ def reliability() -> dict:
              prom(_count_or_zero([*F, q.eq(q.ERROR_TYPE, q.RATE_LIMITED)]), instant=True), decimals=0, red_from=1),
         stat("Latency p95 in range", "95% of calls in the time range took at most this long.", "s",
              prom(q.quantile(0.95, [], q.LATENCY_BUCKETS, F, RANGE, counted=True), instant=True), decimals=2),
-        timeseries("Error rate by requested model", "Share of calls that failed, cancelled calls left out.", "percentunit",
+        timeseries("Error rate by requested model", "Share of calls that failed, cancelled calls left out.",
+                   "percentunit",
                    prom(model_error_rate, "{{gen_ai_request_model}}")),
         timeseries("Errors per second by model and error.type",
                    "error.type is the HTTP status, or the exception's type.", "reqps",

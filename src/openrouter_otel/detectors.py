@@ -436,7 +436,8 @@ GITHUB_TOKEN = _key("GITHUB_TOKEN", "gh", "[pousr]_[A-Za-z0-9]{36,255}", not_aft
 GITHUB_FINE_GRAINED_TOKEN = _key("GITHUB_TOKEN", "github_pat_", "[A-Za-z0-9_]{22,255}", not_after=_WORD)
 SLACK_TOKEN = Detector("SLACK_TOKEN", _compile(
     r"xox" + _not_after(_KEY, 3) + r"[abposre]-[0-9]+-[A-Za-z0-9-]{10,} | hooks\.slack\.com/services/[A-Za-z0-9_/]{20,}"
-), ("xox", "hooks.slack.com"), re2=Re2(r"xox[abposre]-[0-9]+-[A-Za-z0-9-]{10,}|hooks\.slack\.com/services/[A-Za-z0-9_/]{20,}"))
+), ("xox", "hooks.slack.com"),
+    re2=Re2(r"xox[abposre]-[0-9]+-[A-Za-z0-9-]{10,}|hooks\.slack\.com/services/[A-Za-z0-9_/]{20,}"))
 JWT = _key("JWT", "eyJ", r"[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*", ("eyJ",), validate=jwt_ok)
 _TOKEN_CHARS = "[A-Za-z0-9._~+/=-]"
 BEARER_TOKEN = Detector("BEARER_TOKEN", _compile(r"""

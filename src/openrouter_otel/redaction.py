@@ -213,7 +213,7 @@ class Redactor:
         """Span, event, link, resource or log attributes: the same mapping when clean, else a redacted copy.
 
         Attributes that name infrastructure (`server.address`, ...) keep their IP addresses."""
-        clean, redact, redact_value = self._clean, self.redact, self.redact_value
+        clean, redact = self._clean, self.redact
         changed = None
         for key, value in attributes.items():
             kind = type(value)
@@ -223,10 +223,9 @@ class Redactor:
                 new_value = redact(value) if key not in _INFRASTRUCTURE else self._infrastructure.redact(value)
             elif kind is int or kind is float or kind is bool:
                 continue
-            elif kind is tuple or kind is list:
-                new_value = (self if key not in _INFRASTRUCTURE else self._infrastructure)._redact_sequence(value, 0)
             else:
-                new_value = redact_value(value) if key not in _INFRASTRUCTURE else self._infrastructure.redact_value(value)
+                owner = self if key not in _INFRASTRUCTURE else self._infrastructure
+                new_value = owner._redact_sequence(value, 0) if kind is tuple or kind is list else owner.redact_value(value)
             if new_value is not value:
                 if changed is None:
                     changed = dict(attributes)

@@ -231,7 +231,8 @@ def test_ip_addresses_are_kept_only_in_attributes_that_name_infrastructure(throu
             assert ADDRESSES[index] not in seen[key] and "[REDACTED:IPV" in seen[key], (key, seen[key])
     redactor = Redactor()  # the SDK keeps and redacts the same
     assert redactor.redact_attributes(attributes) == {
-        key: value if key in INFRASTRUCTURE_ADDRESS_KEYS else redactor.redact(value) for key, value in attributes.items()}
+        key: value if key in INFRASTRUCTURE_ADDRESS_KEYS else redactor.redact(value)
+        for key, value in attributes.items()}
 
 
 # ---- the whole labelled corpus --------------------------------------------------------------------

@@ -13,7 +13,7 @@ from openrouter_otel import semconv as sc
 from openrouter_otel.server.replay import ReplayServer
 from tests.grafana import grafana_files
 from tests.grafana.scenarios import ordinary_calls
-from tests.grafana.telemetry import Call, CollectorPath, DirectPath, Environment, open_environment
+from tests.grafana.telemetry import Call, CollectorPath, DirectPath, Environment, calls_of, open_environment
 
 # Labels that tell where a series came from, not what it measures.
 ORIGIN_LABELS = {"__name__", "job", "instance", "service_name", "service_namespace", "deployment_environment_name",
@@ -59,3 +59,13 @@ def test_both_paths_count_the_same(both_paths: dict[str, Environment]) -> None:
         values = [both_paths[name].prometheus.query(expr) for name in ("collector", "direct")]
         assert values[0] and [item["metric"] for item in values[0]] == [item["metric"] for item in values[1]], expr
         assert float(values[0][0]["value"][1]) == pytest.approx(float(values[1][0]["value"][1])), expr
+
+
+def test_both_paths_label_our_series_with_the_scope_the_queries_select(both_paths: dict[str, Environment]) -> None:
+    """Every dashboard and rule selects `otel_scope_name="openrouter_otel"`: both exporters must write it."""
+    for name, environment in both_paths.items():
+        scopes = environment.prometheus.api("label/otel_scope_name/values",
+                                            **{"match[]": grafana_files.ALL_DESIGN_SERIES})
+        assert scopes == [sc.INSTRUMENTATION_SCOPE], name
+        (total,) = environment.prometheus.query(f"sum({calls_of(sc.INSTRUMENTATION_SCOPE)})")
+        assert float(total["value"][1]) == len(environment.calls), name
