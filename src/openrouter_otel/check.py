@@ -64,10 +64,12 @@ class Section:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The options of `openrouter-otel check`."""
+    from openrouter_otel.cli import _seconds
+
     parser.add_argument("--base-url", help=f"API base URL (default: ${ENV_BASE_URL} or {DEFAULT_BASE_URL})")
     parser.add_argument("--key-env", default=ENV_API_KEY, metavar="NAME",
                         help=f"environment variable holding the API key (default {ENV_API_KEY})")
-    parser.add_argument("--min-credit", type=_usd, default=0.0, metavar="USD",
+    parser.add_argument("--min-credit", type=float, default=0.0, metavar="USD",
                         help="fail when the key's remaining credit is below this")
     parser.add_argument("--regulated", action="store_true",
                         help="the key serves regulated data: a free-tier key fails instead of warning")
@@ -83,13 +85,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help='upstream providers calls may be served by, e.g. "Anthropic,OpenAI"')
     parser.add_argument("--skip", action="append", default=[], choices=SECTIONS,
                         help="leave out a section (repeatable)")
-    parser.add_argument("--timeout", type=_usd, default=10.0, metavar="SECONDS",
+    parser.add_argument("--timeout", type=_seconds, default=10.0, metavar="SECONDS",
                         help="timeout of each network request (default 10)")
     parser.add_argument("--strict", action="store_true", help="exit non-zero on warnings too")
     parser.add_argument("--json", action="store_true", help="print one JSON document (for CI) instead of a checklist")
 
 
 def run(args: argparse.Namespace) -> int:
+    if not args.min_credit >= 0:
+        raise UserError(f"--min-credit {args.min_credit} is not an amount of 0 or more", 2)
     missing = [path for path in args.scan if not os.path.exists(path)]
     if missing:
         raise UserError(f"--scan {missing[0]}: no such file or directory", 2)
@@ -507,13 +511,3 @@ def _can_encode(stream: TextIO, text: str) -> bool:
     except (UnicodeEncodeError, LookupError):
         return False
     return True
-
-
-def _usd(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = -1.0
-    if not value >= 0:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of 0 or more")
-    return value
