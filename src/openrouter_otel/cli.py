@@ -63,6 +63,15 @@ def build_parser() -> argparse.ArgumentParser:
                                               "to point your own app at")
     serve.add_argument("--port", type=_port, default=8080, help="port to listen on (default 8080; 0 picks a free one)")
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+
+    from openrouter_otel import check
+    from openrouter_otel.audit_store import commands as audit_commands
+
+    audit_commands.add_arguments(commands.add_parser("audit", help="the embedded audit store: import the collector's "
+                                                                   "trail, report, verify the hash chain"))
+
+    check.add_arguments(commands.add_parser("check", help="compliance and pre-launch review: the key, the models, "
+                                                          "hard-coded keys in a source tree, the telemetry setup"))
     return parser
 
 
@@ -127,7 +136,20 @@ class _binding:
         return False
 
 
-_COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {"demo": _run_demo, "serve": _run_serve}
+def _run_audit(args: argparse.Namespace) -> int:
+    from openrouter_otel.audit_store import commands as audit_commands
+
+    return audit_commands.run(args)
+
+
+def _run_check(args: argparse.Namespace) -> int:
+    from openrouter_otel import check
+
+    return check.run(args)
+
+
+_COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {"demo": _run_demo, "serve": _run_serve,
+                                                              "check": _run_check, "audit": _run_audit}
 
 
 if __name__ == "__main__":
