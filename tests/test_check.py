@@ -242,3 +242,14 @@ def test_json_for_ci_from_the_installed_command(replay_server, tmp_path):
     assert items["scan.finding"]["details"]["line"] == 1
     assert items["scan.finding"]["details"]["redacted"] == "ghp_…[redacted]"
     assert document["counts"]["fail"] == 3  # expiry, the finding, the scan summary
+
+
+def test_a_terminal_that_cannot_show_the_marks_gets_ascii_ones(replay_server):
+    completed = subprocess.run([COMMAND, "check", "--skip", "key", "--approved-providers", "OpenAI"],
+                               capture_output=True, text=True, timeout=120, check=False,
+                               env={**{k: v for k, v in os.environ.items() if not k.startswith("OTEL_")},
+                                    "PYTHONIOENCODING": "ascii"})
+    assert "Traceback" not in completed.stderr
+    assert "  ok PII redaction on" in completed.stdout
+    assert "  !! no exporter configured" in completed.stdout
+    assert completed.returncode == 0
