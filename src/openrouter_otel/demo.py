@@ -30,7 +30,7 @@ from openrouter_otel.errors import UserError
 from openrouter_otel.instrumentor import OpenRouterInstrumentor
 
 OPENROUTER_URL = "https://openrouter.ai/api/v1"
-DEMO_KEY = "sk-or-v1-demo-0000000000000000000000000000000000000000000000000000000000000000"
+DEMO_KEY = "sk-or-v1-demo"  # any key works against the embedded server; this one looks like no real key
 MESSAGES = [{"role": "user", "content": "In one sentence: why do audit logs need prompt hashes?"}]
 PII_MESSAGES = [{"role": "user", "content": "Draft a reply to jane.doe@example.com, card 4111 1111 1111 1111."}]
 

@@ -7,7 +7,7 @@ from typing import TextIO
 
 from openrouter_otel.server.replay import SCENARIO_HEADER, ReplayServer
 
-ANY_KEY = "sk-or-v1-local-0000000000000000000000000000000000000000000000000000000000000000"
+ANY_KEY = "sk-or-v1-local"  # any key works here; this one looks like no real key
 
 
 def serve(*, host: str, port: int, out: TextIO, stop: threading.Event | None = None) -> int:
