@@ -3,23 +3,39 @@
 Each example is served over real HTTP by the replay server and requested through the real `openai`
 SDK twice, once uninstrumented and once instrumented; the outcomes (the returned object, every
 streamed chunk, or the exception raised) must be equal, and the instrumented call must end its span.
+The shapes cover sync and async clients, raw responses (`with_raw_response`, `with_streaming_response`
+parsed or read by hand), streams and the Responses API.
+
+Garbage left by earlier tests is collected first: a finalizer that ends an abandoned span records
+metric exemplars with the global `random` module, and when a collection ran it during one of
+Hypothesis's draws Hypothesis took it for a strategy using `random` (a flood of HypothesisDeprecationWarning).
+The examples' own calls all end before the next draw, so their garbage has nothing left to record.
 """
 
 from __future__ import annotations
 
+import asyncio
+import gc
 import itertools
 import math
 from typing import Any
 
 import openai
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from openrouter_otel import OpenRouterInstrumentor
 from openrouter_otel.server.replay import CannedResponse
 
-EXAMPLES = 1000
+EXAMPLES = 400
+SHAPE_EXAMPLES = 200
 _tokens = itertools.count()
+
+@pytest.fixture(scope="module", autouse=True)
+def _no_garbage_from_earlier_tests() -> None:
+    gc.collect()
+
 
 odd_scalars = st.one_of(
     st.none(),
@@ -107,6 +123,26 @@ def outcome(run) -> tuple[str, Any]:
         return ("raised", type(error).__qualname__, str(error))
 
 
+async def async_outcome(run) -> tuple[str, Any]:
+    try:
+        result = await run()
+        if isinstance(result, openai.AsyncStream):
+            return ("stream", await _adrain(result))
+        return ("value", _normalise(result))
+    except Exception as error:
+        return ("raised", type(error).__qualname__, str(error))
+
+
+async def _adrain(stream) -> list[Any]:
+    items = []
+    try:
+        async for item in stream:
+            items.append(_normalise(item))
+    except Exception as error:
+        items.append(("raised", type(error).__qualname__, str(error)))
+    return items
+
+
 def _drain(stream) -> list[Any]:
     items = []
     try:
@@ -157,6 +193,111 @@ def test_instrumentation_never_changes_what_the_caller_receives(pipelines, clien
     spans_before = len(pipelines.spans())
     try:
         instrumented = outcome(call)
+    finally:
+        instrumentor.uninstrument()
+    assert instrumented == plain
+    assert len(pipelines.spans()) == spans_before + 1
+
+
+# --- every call shape: sync and async, raw responses, streams, the Responses API -----------------------
+
+response_item = shaped({"type": maybe(st.sampled_from(["message", "function_call", "reasoning"])),
+                        "id": maybe(st.text(max_size=6)), "call_id": maybe(st.text(max_size=6)),
+                        "name": maybe(st.text(max_size=6)), "arguments": maybe(st.text(max_size=10)),
+                        "content": maybe(st.lists(shaped({"type": maybe(st.just("output_text")),
+                                                          "text": maybe(st.text(max_size=8))}), max_size=2))})
+responses_body = shaped({"id": maybe(st.just("gen-1767761748-70xwPUw28faiNCtf7KCq")),
+                         "object": maybe(st.just("response")), "model": maybe(st.just("openai/gpt-4o")),
+                         "status": maybe(st.sampled_from(["completed", "incomplete"])),
+                         "output": maybe(st.lists(response_item, max_size=2)), "usage": maybe(usage),
+                         "provider": maybe(st.just("OpenAI"))})
+responses_events = st.lists(
+    shaped({"type": maybe(st.sampled_from(["response.output_text.delta", "response.completed"])),
+            "delta": maybe(st.text(max_size=6)), "response": maybe(responses_body),
+            "sequence_number": maybe(st.integers(0, 10))}), max_size=4).map(lambda events: [*events, "[DONE]"])
+
+# How the caller reads a raw response: the SDK objects' readers, sync or async alike.
+READERS = ("parse", "read", "text", "json")
+SHAPES = ("create", "with_raw_response", "with_streaming_response")
+
+
+def _request(api: str, stream: bool, token: str) -> dict[str, Any]:
+    common = {"model": "openai/gpt-4o", "stream": stream, "extra_headers": {"X-Replay-Token": token}}
+    if api == "responses":
+        return {**common, "input": "hi"}
+    return {**common, "messages": [{"role": "user", "content": "hi"}]}
+
+
+def _resource(client: Any, api: str) -> Any:
+    return client.responses if api == "responses" else client.chat.completions
+
+
+def sync_shape_call(client: Any, api: str, shape: str, reader: str, stream: bool, token: str):
+    def call():
+        resource = _resource(client, api)
+        if shape == "create":
+            return resource.create(**_request(api, stream, token))
+        if shape == "with_raw_response":
+            return resource.with_raw_response.create(**_request(api, stream, token)).parse()
+        with resource.with_streaming_response.create(**_request(api, stream, token)) as response:
+            result = getattr(response, reader)()
+            return _drain(result) if isinstance(result, openai.Stream) else result
+
+    return call
+
+
+def async_shape_call(client: Any, api: str, shape: str, reader: str, stream: bool, token: str):
+    async def call():
+        resource = _resource(client, api)
+        if shape == "create":
+            return await resource.create(**_request(api, stream, token))
+        if shape == "with_raw_response":
+            raw = await resource.with_raw_response.create(**_request(api, stream, token))
+            return raw.parse()  # LegacyAPIResponse.parse() is synchronous on the async client too
+        async with resource.with_streaming_response.create(**_request(api, stream, token)) as response:
+            result = await getattr(response, reader)()
+            return await _adrain(result) if isinstance(result, openai.AsyncStream) else result
+
+    return call
+
+
+def run_async(replay_server: Any, make_call: Any, *args: Any) -> Any:
+    async def main():
+        async with openai.AsyncOpenAI(base_url=replay_server.base_url, api_key="sk-or-v1-test",
+                                      max_retries=0) as client:
+            return await async_outcome(make_call(client, *args))
+
+    return asyncio.run(main())
+
+
+@settings(max_examples=SHAPE_EXAMPLES, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
+                                 HealthCheck.data_too_large])
+@given(is_async=st.booleans(), api=st.sampled_from(["chat", "responses"]), shape=st.sampled_from(SHAPES),
+       reader=st.sampled_from(READERS), stream=st.booleans(), status=statuses, data=st.data())
+def test_every_call_shape_is_received_unchanged(pipelines, client, replay_server, is_async, api, shape, reader,
+                                               stream, status, data):
+    token = f"prop-shape-{next(_tokens)}"
+    if stream and status == 200:
+        events = data.draw(responses_events if api == "responses" else stream_events, label="events")
+        canned = CannedResponse(status=200, sse_events=events)
+    else:
+        body = data.draw(responses_body if api == "responses" else non_stream_body, label="body")
+        canned = CannedResponse(status=status, body=body)
+    replay_server.register(token, canned, repeat=True)
+    args = (api, shape, reader, stream, token)
+
+    def received():
+        if is_async:
+            return run_async(replay_server, async_shape_call, *args)
+        return outcome(sync_shape_call(client, *args))
+
+    plain = received()
+    instrumentor = OpenRouterInstrumentor()
+    instrumentor.instrument(**pipelines.providers())
+    spans_before = len(pipelines.spans())
+    try:
+        instrumented = received()
     finally:
         instrumentor.uninstrument()
     assert instrumented == plain
