@@ -38,6 +38,7 @@ from openrouter_otel.extract import (
 )
 from openrouter_otel.instruments import Instruments
 from openrouter_otel.labels import TeamLabels
+from openrouter_otel.policy import checker_from_settings
 from openrouter_otel.prompt_hash import prompt_hash
 
 if TYPE_CHECKING:
@@ -68,6 +69,7 @@ class Telemetry:
         self.hash_key = settings.prompt_hash_key.encode() if settings.prompt_hash_key else None
         self.inbound_baggage = InboundBaggage.from_settings(settings)
         self.team_labels = TeamLabels.from_settings(settings)
+        self.policy = checker_from_settings(settings, instruments, self.team_labels.label)
 
     def start_call(self, client: Any, options: Any) -> Call | None:
         """A new Call for an instrumented endpoint, or None (other endpoints, or if anything fails)."""
@@ -273,6 +275,8 @@ class Call:
             attributes.update(error_attributes)
         if self.output_messages is not None:
             put(attributes, sc.GEN_AI_OUTPUT_MESSAGES, self._redacted_json(self.output_messages))
+        if self.telemetry.policy is not None:
+            attributes.update(self.telemetry.policy.check({**self.attributes, **attributes}))
         return attributes
 
     def _status(self) -> str:

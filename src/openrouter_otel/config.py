@@ -39,6 +39,9 @@ class Settings:
     audit_db_sync: bool = False
     audit_hmac_key: str | None = None
     audit_checkpoint_every: int = 1000
+    policy: str | None = None
+    key_metrics: bool = False
+    key_metrics_interval: int = 60
 
     @classmethod
     def load(cls, overrides: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None) -> Settings:
@@ -86,6 +89,9 @@ _ENV_NAMES = {
     "audit_db_sync": semconv.ENV_AUDIT_DB_SYNC,
     "audit_hmac_key": semconv.ENV_AUDIT_HMAC_KEY,
     "audit_checkpoint_every": semconv.ENV_AUDIT_CHECKPOINT_EVERY,
+    "policy": semconv.ENV_POLICY,
+    "key_metrics": semconv.ENV_KEY_METRICS,
+    "key_metrics_interval": semconv.ENV_KEY_METRICS_INTERVAL,
 }
 
 # Keywords of instrument() that are settings, as opposed to providers.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from opentelemetry.metrics import Histogram, Meter
+from opentelemetry.metrics import Counter, Histogram, Meter
 
 from openrouter_otel import semconv as sc
 
@@ -15,6 +15,7 @@ class Instruments:
     token_usage: Histogram
     time_to_first_chunk: Histogram
     cost: Histogram
+    policy_violations: Counter
 
     @classmethod
     def create(cls, meter: Meter) -> Instruments:
@@ -42,5 +43,10 @@ class Instruments:
                 unit="USD",
                 description="Cost in USD per GenAI client operation",
                 explicit_bucket_boundaries_advisory=list(sc.COST_BUCKETS),
+            ),
+            policy_violations=meter.create_counter(
+                sc.METRIC_POLICY_VIOLATIONS,
+                unit="{violation}",
+                description="Policy rules broken by GenAI client operations, by rule and team",
             ),
         )

@@ -77,6 +77,8 @@ OPENROUTER_ERROR_CODE: Final = "openrouter.error.code"
 OPENROUTER_STREAM_OUTCOME: Final = "openrouter.stream.outcome"
 OPENROUTER_LATENCY: Final = "openrouter.latency"
 OPENROUTER_STATUS: Final = "openrouter.status"
+# The ids of the policy rules a call broke (policy.py), on the span and the audit record.
+OPENROUTER_POLICY_VIOLATIONS: Final = "openrouter.policy.violations"
 
 # A call the caller cancelled (asyncio.CancelledError): its own outcome, not an error of the call.
 # The same value is error.type, openrouter.stream.outcome and the audit's openrouter.status.
@@ -97,6 +99,17 @@ METRIC_TIME_TO_FIRST_CHUNK: Final = "gen_ai.client.operation.time_to_first_chunk
 METRIC_COST: Final = "gen_ai.usage.cost"
 METRIC_REDACTIONS: Final = "openrouter.redactions"
 PII_TYPE: Final = "pii.type"
+METRIC_POLICY_VIOLATIONS: Final = "openrouter.policy.violations"
+# Attributes of the violations counter (with openrouter.team, bounded like every team label).
+POLICY_RULE: Final = "openrouter.policy.rule"
+# Key credit gauges (keys.py), USD, labelled by key fingerprint; expiry in seconds from now.
+METRIC_KEY_LIMIT: Final = "openrouter.key.limit"
+METRIC_KEY_LIMIT_REMAINING: Final = "openrouter.key.limit_remaining"
+METRIC_KEY_USAGE_DAILY: Final = "openrouter.key.usage.daily"
+METRIC_KEY_USAGE_WEEKLY: Final = "openrouter.key.usage.weekly"
+METRIC_KEY_USAGE_MONTHLY: Final = "openrouter.key.usage.monthly"
+METRIC_KEY_BYOK_USAGE: Final = "openrouter.key.byok_usage"
+METRIC_KEY_EXPIRES_IN: Final = "openrouter.key.expires_in"
 
 # Prometheus spellings of the metrics above, as the collector's prometheus exporter and
 # opentelemetry-exporter-prometheus write them. Dashboards and alert rules use these; a test
@@ -106,6 +119,12 @@ PROM_TOKEN_USAGE: Final = "gen_ai_client_token_usage"
 PROM_TIME_TO_FIRST_CHUNK: Final = "gen_ai_client_operation_time_to_first_chunk_seconds"
 PROM_COST: Final = "gen_ai_usage_cost_USD"
 PROM_REDACTIONS: Final = "openrouter_redactions_total"
+PROM_POLICY_VIOLATIONS: Final = "openrouter_policy_violations_total"
+PROM_POLICY_RULE: Final = "openrouter_policy_rule"
+PROM_KEY_LIMIT_REMAINING: Final = "openrouter_key_limit_remaining_USD"
+PROM_KEY_USAGE_DAILY: Final = "openrouter_key_usage_daily_USD"
+PROM_KEY_EXPIRES_IN: Final = "openrouter_key_expires_in_seconds"
+PROM_KEY_FINGERPRINT: Final = "openrouter_api_key_fingerprint"
 
 # Bucket boundaries recommended by the GenAI semantic conventions.
 DURATION_BUCKETS: Final = (0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92)
@@ -153,6 +172,10 @@ ENV_AUDIT_DB: Final = "OTEL_INSTRUMENTATION_OPENROUTER_AUDIT_DB"
 ENV_AUDIT_DB_SYNC: Final = "OTEL_INSTRUMENTATION_OPENROUTER_AUDIT_DB_SYNC"
 ENV_AUDIT_HMAC_KEY: Final = "OTEL_INSTRUMENTATION_OPENROUTER_AUDIT_HMAC_KEY"
 ENV_AUDIT_CHECKPOINT_EVERY: Final = "OTEL_INSTRUMENTATION_OPENROUTER_AUDIT_CHECKPOINT_EVERY"
+# The policy file every call is checked against, and key credit telemetry (DESIGN.md).
+ENV_POLICY: Final = "OTEL_INSTRUMENTATION_OPENROUTER_POLICY"
+ENV_KEY_METRICS: Final = "OTEL_INSTRUMENTATION_OPENROUTER_KEY_METRICS"
+ENV_KEY_METRICS_INTERVAL: Final = "OTEL_INSTRUMENTATION_OPENROUTER_KEY_METRICS_INTERVAL"
 
 # Baggage keys of audit fields (when propagated or accepted): `openrouter.<field>`, `openrouter.user_id` for enduser.id.
 AUDIT_BAGGAGE_PREFIX: Final = "openrouter."
@@ -197,6 +220,7 @@ AUDIT_ATTRIBUTE_KEYS: Final = (
     OPENROUTER_REQUEST_PROVIDER_DATA_COLLECTION,
     OPENROUTER_REQUEST_PROVIDER_ZDR,
     OPENROUTER_APP_TITLE,
+    OPENROUTER_POLICY_VIOLATIONS,
 )
 
 # Audit fields every record carries, whatever the outcome (DESIGN.md's list; tokens and cost when known).
@@ -209,3 +233,20 @@ AUDIT_REQUIRED_KEYS: Final = (
     OPENROUTER_PROMPT_HASH,
     OPENROUTER_API_KEY_FINGERPRINT,
 )
+
+# --- Policy rules (policy.py): the ids on openrouter.policy.violations and the counter's rule label ----------
+# Knowable before sending (the only ones enforce mode can block):
+RULE_TEAM_MODEL: Final = "team_model"              # a requested model not on the team's allow-list
+RULE_FALLBACKS: Final = "fallbacks"                # classification forbids fallbacks; request did not set allow_fallbacks: false
+RULE_ZDR: Final = "zdr"                            # classification requires zero data retention; request did not set zdr: true
+RULE_DATA_COLLECTION: Final = "data_collection"    # classification requires data_collection: deny; request did not set it
+RULE_FREE_MODEL: Final = "free_model"              # a `:free` model for a classification that forbids them
+# Known only once the call ended:
+RULE_PROVIDER: Final = "provider"                  # served by a provider not on the global approved list
+RULE_CLASSIFICATION_PROVIDER: Final = "classification_provider"  # ... not on the classification's list
+RULE_TEAM_BUDGET: Final = "team_budget"            # the team's spend this hour/day/month went over its budget
+RULE_USER_BUDGET: Final = "user_budget"            # the user's spend ...
+RULE_TOTAL_BUDGET: Final = "total_budget"          # everyone's spend together ...
+PRE_SEND_RULES: Final = (RULE_TEAM_MODEL, RULE_FALLBACKS, RULE_ZDR, RULE_DATA_COLLECTION, RULE_FREE_MODEL)
+POLICY_RULES: Final = (*PRE_SEND_RULES, RULE_PROVIDER, RULE_CLASSIFICATION_PROVIDER,
+                       RULE_TEAM_BUDGET, RULE_USER_BUDGET, RULE_TOTAL_BUDGET)
