@@ -318,3 +318,86 @@ def test_without_pyyaml_a_configured_policy_is_one_warning(policed, monkeypatch,
         policed()
     warnings = [record.getMessage() for record in caplog.records if record.levelno >= logging.WARNING]
     assert len(warnings) == 1 and "PyYAML" in warnings[0] and "openrouter-otel[policy]" in warnings[0]
+
+
+# --- enforce mode -------------------------------------------------------------------------------------------
+
+ENFORCING = POLICY + "enforce: [team_model, fallbacks, zdr, data_collection, free_model]\n"
+
+
+def blocked(replay_server: Any, pipelines: Any, send: Any, rules: tuple[str, ...]) -> None:
+    """`send()` raises PolicyViolation for `rules`, the server sees nothing, and the call is recorded as blocked."""
+    from openrouter_otel import PolicyViolation
+
+    replay_server.clear_requests()
+    with pytest.raises(PolicyViolation) as raised:
+        send()
+    assert raised.value.rules == rules and "policy.yaml" in str(raised.value)
+    assert replay_server.requests == []
+    span = pipelines.spans()[-1]
+    assert span.attributes[sc.ERROR_TYPE] == "PolicyViolation" and span.status.status_code.name == "ERROR"
+    assert tuple(span.attributes[sc.OPENROUTER_POLICY_VIOLATIONS]) == rules
+    record = pipelines.audit_records()[-1]
+    assert record.attributes[sc.OPENROUTER_STATUS] == "error"
+    assert record.attributes[sc.ERROR_TYPE] == "PolicyViolation"
+
+
+@pytest.mark.parametrize(("context", "model", "body", "rules"), [
+    ({"team": "research"}, "openai/gpt-4o", {}, (sc.RULE_TEAM_MODEL,)),
+    ({"classification": "confidential"}, "anthropic/claude-sonnet-4.6",
+     {"provider": {"zdr": True, "data_collection": "deny"}}, (sc.RULE_FALLBACKS,)),
+    ({"classification": "confidential"}, "anthropic/claude-sonnet-4.6",
+     {"provider": {"allow_fallbacks": False, "data_collection": "deny"}}, (sc.RULE_ZDR,)),
+    ({"classification": "confidential"}, "anthropic/claude-sonnet-4.6",
+     {"provider": {"allow_fallbacks": False, "zdr": True}}, (sc.RULE_DATA_COLLECTION,)),
+    ({"classification": "confidential"}, "meta-llama/llama-3.3-70b-instruct:free", CONFIDENTIAL_ROUTING,
+     (sc.RULE_FREE_MODEL,)),
+])
+def test_enforced_rules_block_before_any_byte_leaves(policed, client, replay_server, context, model, body, rules):
+    pipelines = policed(ENFORCING)
+    with audit_context(**context):
+        blocked(replay_server, pipelines, lambda: call(client, replay_server, model=model, **body), rules)
+    assert counted(pipelines) == {(rules[0], context.get("team")): 1}
+
+
+def test_enforce_lets_a_request_just_inside_every_rule_through(policed, client, replay_server):
+    pipelines = policed(ENFORCING)
+    replay_server.clear_requests()
+    with audit_context(team="research", classification="confidential"):
+        call(client, replay_server, model="anthropic/claude-sonnet-4.6", **CONFIDENTIAL_ROUTING)
+    assert len(replay_server.requests) == 1 and violations(pipelines) == [()]
+
+
+def test_only_the_enforced_rules_block(policed, client, replay_server):
+    pipelines = policed(POLICY + "enforce: [team_model]\n")
+    with audit_context(classification="confidential"):  # breaks fallbacks, zdr, data_collection: observed only
+        call(client, replay_server)
+    assert violations(pipelines) == [(sc.RULE_FALLBACKS, sc.RULE_ZDR, sc.RULE_DATA_COLLECTION)]
+    with audit_context(team="research"):
+        blocked(replay_server, pipelines, lambda: call(client, replay_server, model="openai/gpt-4o"),
+                (sc.RULE_TEAM_MODEL,))
+
+
+def test_enforce_is_off_by_default(policed, client, replay_server):
+    pipelines = policed()
+    replay_server.clear_requests()
+    with audit_context(team="research"):
+        call(client, replay_server, model="openai/gpt-4o", served_by="OpenAI")
+    assert len(replay_server.requests) == 1 and violations(pipelines) == [(sc.RULE_TEAM_MODEL,)]
+
+
+async def test_async_calls_are_blocked_too(policed, async_client, replay_server):
+    from openrouter_otel import PolicyViolation
+
+    pipelines = policed(ENFORCING)
+    replay_server.clear_requests()
+    with audit_context(team="research"), pytest.raises(PolicyViolation):
+        await async_client.chat.completions.create(model="openai/gpt-4o", messages=MESSAGES)
+    assert replay_server.requests == [] and violations(pipelines) == [(sc.RULE_TEAM_MODEL,)]
+
+
+def test_streams_are_blocked_before_the_stream_opens(policed, client, replay_server):
+    pipelines = policed(ENFORCING)
+    with audit_context(team="research"):
+        blocked(replay_server, pipelines, lambda: client.chat.completions.create(
+            model="openai/gpt-4o", messages=MESSAGES, stream=True), (sc.RULE_TEAM_MODEL,))

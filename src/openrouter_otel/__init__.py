@@ -8,10 +8,12 @@ from typing import Any
 
 from openrouter_otel.audit import audit_context
 from openrouter_otel.instrumentor import OpenRouterInstrumentor
+from openrouter_otel.policy import PolicyViolation
 from openrouter_otel.version import __version__
 
 __all__ = [
     "OpenRouterInstrumentor",
+    "PolicyViolation",
     "RedactingLogRecordProcessor",
     "RedactingSpanProcessor",
     "Redactor",

@@ -12,6 +12,7 @@ import logging
 from typing import Any, Callable
 
 from openrouter_otel.call import Call, Telemetry
+from openrouter_otel.policy import enforce
 from openrouter_otel.streams import observe_result
 
 logger = logging.getLogger(__name__)
@@ -60,6 +61,7 @@ def sync_request_wrapper(telemetry: Telemetry) -> Callable[..., Any]:
             return wrapped(*args, **kwargs)
         token = _enter(call)
         try:
+            enforce(call)  # an enforced policy rule the request breaks: PolicyViolation, nothing sent
             result = wrapped(*args, **kwargs)
         except BaseException as exc:
             _fail(call, exc)
@@ -80,6 +82,7 @@ def async_request_wrapper(telemetry: Telemetry) -> Callable[..., Any]:
             return await wrapped(*args, **kwargs)
         token = _enter(call)
         try:
+            enforce(call)
             result = await wrapped(*args, **kwargs)
         except BaseException as exc:
             _fail(call, exc)
