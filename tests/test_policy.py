@@ -401,3 +401,13 @@ def test_streams_are_blocked_before_the_stream_opens(policed, client, replay_ser
     with audit_context(team="research"):
         blocked(replay_server, pipelines, lambda: client.chat.completions.create(
             model="openai/gpt-4o", messages=MESSAGES, stream=True), (sc.RULE_TEAM_MODEL,))
+
+
+def test_the_shipped_example_policy_is_valid_and_teams_take_what_they_do_not_set_from_the_default():
+    from tests.conftest import REPO_ROOT
+
+    policy = load_policy(str(REPO_ROOT / "policy.example.yaml"))
+    assert policy.approved_providers[0] == "Anthropic" and policy.enforce == frozenset()
+    support = policy.team("support")
+    assert support.models is not None and support.budget.hour == policy.default_team.budget.hour == 10
+    assert policy.user("contractor-1").budget.day == 5 and policy.budget.day == 100

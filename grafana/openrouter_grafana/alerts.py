@@ -11,6 +11,8 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from openrouter_otel import semconv as sc
+
 from openrouter_grafana import promql as q
 from openrouter_grafana.settings import Settings
 
@@ -39,7 +41,9 @@ class Rule:
 
 
 def rules(settings: Settings) -> list[Rule]:
-    return [build(settings) for build in _BUILDERS]
+    """Every rule the settings call for: a budget the policy does not set has no rule."""
+    built = [build(settings) for build in _BUILDERS]
+    return [rule for rule in built if rule is not None] + policy_rules(settings)
 
 
 def error_rate(settings: Settings) -> Rule:
@@ -128,8 +132,12 @@ def latency_p95(settings: Settings) -> Rule:
     )
 
 
-def team_hourly_budget(settings: Settings) -> Rule:
+def team_hourly_budget(settings: Settings) -> Rule | None:
     cfg = settings.alert("team_hourly_budget")
+    if settings.default_team_budget is None and not settings.team_budgets():
+        return None
+    default = (f"{_usd(settings.default_team_budget)} an hour unless the policy sets the team's own"
+               if settings.default_team_budget is not None else "the hour budget the policy sets for the team")
     return Rule(
         uid="openrouter-team-hourly-budget",
         title="Team LLM spend above its hourly budget",
@@ -142,13 +150,15 @@ def team_hourly_budget(settings: Settings) -> Rule:
         summary=("Team {{ $labels.openrouter_team }} spent {{ humanizePercentage $values.B.Value }} "
                  "of its hourly LLM budget in the last hour"),
         description=("LLM spend of team {{ $labels.openrouter_team }} (an empty team means calls made "
-                     "without audit_context(team=...)) over the last hour is above its budget: "
-                     f"{_usd(cfg['default_usd'])} an hour unless thresholds.yaml sets the team's own."),
+                     f"without audit_context(team=...)) over the last hour is above its budget: {default} "
+                     f"({settings.policy.source}, default_team and teams)."),
     )
 
 
-def daily_budget(settings: Settings) -> Rule:
-    cfg = settings.alert("daily_budget")
+def daily_budget(settings: Settings) -> Rule | None:
+    cfg, max_usd = settings.alert("daily_budget"), settings.daily_budget
+    if max_usd is None:
+        return None
     return Rule(
         uid="openrouter-daily-budget",
         title="LLM spend above the daily budget",
@@ -156,12 +166,13 @@ def daily_budget(settings: Settings) -> Rule:
         expr=q.total([], q.COST_USD, [], "24h"),
         window="24h",
         evaluator="gt",
-        threshold=cfg["max_usd"],
+        threshold=max_usd,
         pending=cfg.get("for", "0s"),
         summary="LLM spend over the last 24 hours is ${{ printf \"%.2f\" $values.B.Value }} "
-                f"(daily budget {_usd(cfg['max_usd'])})",
-        description=(f"All teams together spent more than {_usd(cfg['max_usd'])} on LLM calls in the last 24 "
-                     "hours (a rolling day, in USD as OpenRouter bills it, BYOK calls at OpenRouter's fee)."),
+                f"(daily budget {_usd(max_usd)})",
+        description=(f"All teams together spent more than {_usd(max_usd)} on LLM calls in the last 24 "
+                     "hours (a rolling day, in USD as OpenRouter bills it, BYOK calls at OpenRouter's fee; "
+                     f"the budget is the policy's budget.day in {settings.policy.source})."),
     )
 
 
@@ -229,7 +240,51 @@ def no_telemetry(settings: Settings) -> Rule:
     )
 
 
-_BUILDERS: tuple[Callable[[Settings], Rule], ...] = (
+# Policy rule -> (alert title, severity, what breaking it means).
+POLICY_RULE_MEANINGS = {
+    sc.RULE_TEAM_MODEL: ("Policy: model not allowed for the team", "warning", "a team called a model that is not on its allow-list (teams.<team>.models)"),
+    sc.RULE_FALLBACKS: ("Policy: regulated call allowed fallbacks", "critical", "a call of a classification that forbids fallbacks did not pin its provider "
+                                    "(provider.allow_fallbacks: false, no `models` list): OpenRouter could route it "
+                                    "anywhere"),
+    sc.RULE_ZDR: ("Policy: regulated call without zero data retention", "critical", "a call of a classification that requires zero data retention did not ask for it "
+                              "(provider.zdr: true)"),
+    sc.RULE_DATA_COLLECTION: ("Policy: regulated call without data collection deny", "critical", "a call of a classification that requires it did not set "
+                                          "provider.data_collection: deny"),
+    sc.RULE_FREE_MODEL: ("Policy: free model for regulated data", "critical", "a `:free` model (whose providers may train on prompts) was asked for or served "
+                                     "for a classification that forbids them"),
+    sc.RULE_PROVIDER: ("Policy: call served by a provider outside the policy", "critical", "a call was served by an upstream provider outside the policy's "
+                                   "approved_providers"),
+    sc.RULE_CLASSIFICATION_PROVIDER: ("Policy: provider not approved for the classification", "critical", "a call was served by a provider outside its classification's "
+                                                  "approved_providers"),
+    sc.RULE_TEAM_BUDGET: ("Policy: team over its budget", "warning", "a team's spend this calendar hour, day or month (UTC) went over its budget"),
+    sc.RULE_USER_BUDGET: ("Policy: user over their budget", "warning", "a user's spend this calendar hour, day or month (UTC) went over their budget"),
+    sc.RULE_TOTAL_BUDGET: ("Policy: total spend over its budget", "critical", "everyone's spend together this calendar hour, day or month (UTC) went over "
+                                       "the policy's budget"),
+}
+
+
+def policy_rules(settings: Settings) -> list[Rule]:
+    """One rule per policy rule: any call counted as breaking it in the window (the SDK checked it)."""
+    cfg = settings.alert("policy_violations")
+    window = cfg["window"]
+    return [Rule(
+        uid=f"openrouter-policy-{rule.replace('_', '-')}",
+        title=title,
+        severity=severity,
+        expr=q.total([q.TEAM], q.VIOLATIONS, [q.eq(q.POLICY_RULE, rule)], window),
+        window=window,
+        evaluator="gt",
+        threshold=0,
+        pending=cfg.get("for", "0s"),
+        summary=("{{ printf \"%.0f\" $values.B.Value }} calls of team {{ $labels.openrouter_team }} broke policy "
+                 f"rule {rule} in the last {window}"),
+        description=(f"Policy rule {rule}: {meaning}. The instrumented SDK checks every call against the policy "
+                     f"file ({settings.policy.source}) when the call ends; the audit records of these calls carry "
+                     "openrouter.policy.violations, and `openrouter-otel audit report` counts them by rule."),
+    ) for rule, (title, severity, meaning) in POLICY_RULE_MEANINGS.items()]
+
+
+_BUILDERS: tuple[Callable[[Settings], Rule | None], ...] = (
     error_rate, credits_exhausted, rate_limited, latency_p95, team_hourly_budget, daily_budget,
     unapproved_provider, pii_surge, no_telemetry,
 )
@@ -250,10 +305,11 @@ def _enough_calls(window: str, min_requests: int) -> str:
 def _share_of_team_budget(settings: Settings) -> str:
     """Per team: spend over the last hour divided by that team's hourly budget."""
     budgets = settings.team_budgets()
-    default = settings.alert("team_hourly_budget")["default_usd"]
+    default = settings.default_team_budget
     parts = [f"{q.total([q.TEAM], q.COST_USD, [q.eq(q.TEAM, team)], '1h')} / {usd:g}" for team, usd in budgets.items()]
     others = [q.not_matches(q.TEAM, q.any_of(budgets))] if budgets else []
-    parts.append(f"{q.total([q.TEAM], q.COST_USD, others, '1h')} / {default:g}")
+    if default is not None:
+        parts.append(f"{q.total([q.TEAM], q.COST_USD, others, '1h')} / {default:g}")
     return "\nor\n".join(parts)
 
 

@@ -26,6 +26,8 @@ from openrouter_otel import semconv as sc
 F = q.DASHBOARD_FILTERS
 RANGE = "$__range"
 ERROR = q.ne(q.ERROR_TYPE, "")
+# The violations counter carries only rule and team: of the dashboard's filters, only the team applies.
+VIOLATION_TEAM = F[2]
 # What the error rates count: every error but a caller's own cancellation.
 FAILED = (ERROR, q.ne(q.ERROR_TYPE, q.CANCELLED))
 
@@ -180,6 +182,15 @@ def audit(settings: Settings) -> dict:
               prom(q.total([q.PROVIDER, q.SERVED_MODEL, q.TEAM], q.CALLS, unapproved, RANGE), instant=True, table=True),
               width=16, transformations=[_organize({q.PROVIDER: "Provider", q.SERVED_MODEL: "Served model",
                                                     q.TEAM: "Team", "Value": "Calls"})]),
+        row("Policy violations"),
+        timeseries("Policy violations per hour by rule", "Calls breaking a rule of the policy file, per rule (a call "
+                   "breaking several rules counts once for each), as checked by the instrumented SDK.", "short",
+                   prom(q.rate([q.POLICY_RULE], q.VIOLATIONS, [VIOLATION_TEAM], 3600), "{{openrouter_policy_rule}}"),
+                   width=12),
+        table("Policy violations by rule and team", "Violations in the time range per policy rule and team.",
+              "short", prom(q.total([q.POLICY_RULE, q.TEAM], q.VIOLATIONS, [VIOLATION_TEAM], RANGE), instant=True,
+                            table=True),
+              width=12, transformations=[_organize({q.POLICY_RULE: "Rule", q.TEAM: "Team", "Value": "Violations"})]),
         row("Routing policies (audit records in Loki)"),
         table("Routing policies requested", "The provider routing each call asked OpenRouter for (fallback models, "
               "provider order, only/ignore lists, fallbacks, data collection, zero data retention), with call counts.",
@@ -204,8 +215,8 @@ def audit(settings: Settings) -> dict:
     variables = [*standard_variables(with_loki=True),
                  textbox_variable("approved_providers", "Approved providers (regex)",
                                   q.any_of(settings.approved_providers),
-                                  "Upstream providers your policy allows, as a regular expression. "
-                                  "grafana/thresholds.yaml sets the default and the matching alert.")]
+                                  "Upstream providers your policy allows, as a regular expression. The policy file "
+                                  "grafana/thresholds.yaml names sets the default and the matching alert.")]
     return dashboard("openrouter-audit", "OpenRouter: audit and compliance",
                      "Who called which model where, under which routing policy, and what was redacted.",
                      layout, variables)

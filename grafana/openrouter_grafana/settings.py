@@ -1,4 +1,9 @@
-"""grafana/thresholds.yaml, read and checked: every knob of the alert rules in one place."""
+"""grafana/thresholds.yaml and the policy file it names, read and checked.
+
+thresholds.yaml holds the alerts' thresholds and windows; the approved providers and the budgets come from the
+policy file (policy.example.yaml at the repository root by default), read by the SDK's own validator
+(`openrouter_otel.policy`): the file the instrumented apps check their calls against is the one the alerts use.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+
+from openrouter_otel.policy import Policy, PolicyError, load_policy
 
 THRESHOLDS_FILE = Path(__file__).resolve().parents[1] / "thresholds.yaml"
 
@@ -19,8 +26,9 @@ _ALERT_KEYS: dict[str, tuple[set[str], set[str]]] = {
     "credits_exhausted": ({"window"}, {"for"}),
     "rate_limited": ({"max_ratio", "window", "min_requests"}, {"for"}),
     "latency_p95": ({"max_seconds", "window", "min_requests"}, {"for"}),
-    "team_hourly_budget": ({"default_usd"}, {"teams", "for"}),
-    "daily_budget": ({"max_usd"}, {"for"}),
+    "team_hourly_budget": (set(), {"for"}),  # budgets: the policy's teams / default_team hour budgets
+    "daily_budget": (set(), {"for"}),  # the policy's `budget: {day: ...}`
+    "policy_violations": ({"window"}, {"for"}),
     "unapproved_provider": ({"window"}, {"for"}),
     "pii_surge": ({"max_redactions", "window"}, {"for"}),
     "no_telemetry": ({"window"}, {"for"}),
@@ -28,7 +36,7 @@ _ALERT_KEYS: dict[str, tuple[set[str], set[str]]] = {
 
 
 class SettingsError(ValueError):
-    """thresholds.yaml is malformed: the message names the key."""
+    """thresholds.yaml or its policy file is malformed: the message names the key (or the file and line)."""
 
 
 @dataclass(frozen=True)
@@ -36,24 +44,45 @@ class Settings:
     approved_providers: tuple[str, ...]
     alerts: dict[str, dict[str, Any]]
     runbook_base_url: str
+    policy: Policy
 
     def alert(self, name: str) -> dict[str, Any]:
-        return self.alerts[name]
+        return self.alerts[name] or {}
 
     def team_budgets(self) -> dict[str, float]:
-        return {str(team): float(usd) for team, usd in (self.alerts["team_hourly_budget"].get("teams") or {}).items()}
+        """Hourly budgets of the teams the policy lists with one."""
+        return {team: scope.budget.hour for team, scope in self.policy.teams.items() if scope.budget.hour is not None}
+
+    @property
+    def default_team_budget(self) -> float | None:
+        return self.policy.default_team.budget.hour
+
+    @property
+    def daily_budget(self) -> float | None:
+        return self.policy.budget.day
 
 
 def load(path: Path = THRESHOLDS_FILE) -> Settings:
     raw = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
-    providers = raw.get("approved_providers")
-    if not isinstance(providers, list) or not providers or not all(isinstance(p, str) and p for p in providers):
-        raise SettingsError("approved_providers must be a non-empty list of provider names")
+    policy = _policy(Path(path), raw.get("policy"))
+    if not policy.approved_providers:
+        raise SettingsError(f"{policy.source}: approved_providers must be a non-empty list of provider names")
     alerts = raw.get("alerts")
     if not isinstance(alerts, dict):
         raise SettingsError("alerts must be a mapping of alert name to its settings")
     _check_alerts(alerts)
-    return Settings(tuple(providers), alerts, str(raw.get("runbook_base_url") or ""))
+    return Settings(policy.approved_providers, alerts, str(raw.get("runbook_base_url") or ""), policy)
+
+
+def _policy(thresholds_path: Path, name: Any) -> Policy:
+    if not isinstance(name, str) or not name:
+        raise SettingsError("policy must name the policy file (relative to thresholds.yaml), e.g. ../policy.example.yaml")
+    try:
+        return load_policy(str(thresholds_path.parent / name))
+    except PolicyError as exc:
+        raise SettingsError(str(exc)) from None
+    except OSError as exc:
+        raise SettingsError(f"policy: cannot read {name} ({exc.strerror or exc})") from None
 
 
 def _check_alerts(alerts: dict[str, Any]) -> None:
@@ -66,7 +95,7 @@ def _check_alerts(alerts: dict[str, Any]) -> None:
         if not required <= keys or not keys <= required | optional:
             raise SettingsError(f"alerts.{name} needs {sorted(required)} (may have {sorted(optional)}), "
                                 f"has {sorted(keys)}")
-        for key, value in values.items():
+        for key, value in (values or {}).items():
             _check_value(f"alerts.{name}.{key}", key, value)
 
 
@@ -74,9 +103,6 @@ def _check_value(where: str, key: str, value: Any) -> None:
     if key in ("window", "for"):
         if not isinstance(value, str) or not _DURATION.match(value):
             raise SettingsError(f"{where} must be a Prometheus duration such as 10m, got {value!r}")
-    elif key == "teams":
-        if not isinstance(value, dict) or not all(_is_positive(usd) for usd in value.values()):
-            raise SettingsError(f"{where} must map team names to positive USD budgets")
     elif key == "max_ratio":
         if not _is_positive(value) or value >= 1:
             raise SettingsError(f"{where} must be a ratio between 0 and 1, got {value!r}")

@@ -18,7 +18,7 @@ import fnmatch
 import logging
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Any, Callable, Mapping
 
@@ -57,7 +57,7 @@ class Budget:
 
 @dataclass(frozen=True)
 class Classification:
-    approved_providers: frozenset[str] | None = None
+    approved_providers: tuple[str, ...] | None = None  # in the file's order (dashboards show it)
     allow_fallbacks: bool = True
     require_zdr: bool = False
     require_data_collection_deny: bool = False
@@ -75,7 +75,7 @@ class Scope:
 @dataclass(frozen=True)
 class Policy:
     source: str
-    approved_providers: frozenset[str] | None = None
+    approved_providers: tuple[str, ...] | None = None  # in the file's order (dashboards show it)
     classifications: Mapping[str, Classification] = field(default_factory=dict)
     teams: Mapping[str, Scope] = field(default_factory=dict)
     default_team: Scope = field(default_factory=Scope)
@@ -150,17 +150,19 @@ class _Reader:
         top = self.mapping(node, _TOP_KEYS, "the policy")
         if "version" in top and self.scalar(top["version"]) != 1:
             raise self.fail(top["version"], "unknown policy version (this package reads version: 1)")
+        default_team = self.scope(top.get("default_team"), "default_team", Scope())
+        default_user = self.scope(top.get("default_user"), "default_user", Scope())
         return Policy(
             source=self.path,
             approved_providers=self.names(top["approved_providers"]) if "approved_providers" in top else None,
             classifications={name: self.classification(value, name)
                              for name, value in self.entries(top.get("classifications"), "classifications")},
-            teams={name: self.scope(value, f"team {name!r}")
+            teams={name: self.scope(value, f"team {name!r}", default_team)
                    for name, value in self.entries(top.get("teams"), "teams")},
-            default_team=self.scope(top.get("default_team"), "default_team"),
-            users={name: self.scope(value, f"user {name!r}")
+            default_team=default_team,
+            users={name: self.scope(value, f"user {name!r}", default_user)
                    for name, value in self.entries(top.get("users"), "users")},
-            default_user=self.scope(top.get("default_user"), "default_user"),
+            default_user=default_user,
             budget=self.budget(top.get("budget"), "budget"),
             enforce=self.enforce(top.get("enforce")),
         )
@@ -171,16 +173,17 @@ class _Reader:
         providers = self.names(keys["approved_providers"]) if "approved_providers" in keys else None
         return Classification(approved_providers=providers, **flags)
 
-    def scope(self, node: Any, what: str) -> Scope:
+    def scope(self, node: Any, what: str, default: Scope) -> Scope:
+        """A team's or user's settings; what it does not set, it takes from the default team or user."""
         if node is None:
-            return Scope()
+            return default
         keys = self.mapping(node, ("models", "budget"), what)
-        models = tuple(sorted(self.names(keys["models"]))) if "models" in keys else None
-        return Scope(models=models, budget=self.budget(keys.get("budget"), f"the budget of {what}"))
+        models = self.names(keys["models"]) if "models" in keys else default.models
+        return Scope(models=models, budget=self.budget(keys.get("budget"), f"the budget of {what}", default.budget))
 
-    def budget(self, node: Any, what: str) -> Budget:
+    def budget(self, node: Any, what: str, default: Budget = Budget()) -> Budget:
         if node is None:
-            return Budget()
+            return default
         keys = self.mapping(node, PERIODS, what)
         limits = {}
         for period, value in keys.items():
@@ -188,7 +191,7 @@ class _Reader:
             if isinstance(usd, bool) or not isinstance(usd, (int, float)) or usd < 0:
                 raise self.fail(value, f"{what}: {period} must be a number of USD, 0 or more (got {value.value!r})")
             limits[period] = float(usd)
-        return Budget(**limits)
+        return replace(default, **limits)
 
     def enforce(self, node: Any) -> frozenset[str]:
         if node is None:
@@ -234,14 +237,15 @@ class _Reader:
             raise self.fail(node, f"{what} must be a list")
         return list(node.value)
 
-    def names(self, node: Any) -> frozenset[str]:
-        values = []
+    def names(self, node: Any) -> tuple[str, ...]:
+        values: list[str] = []
         for item in self.sequence(node, "a list of names"):
             value = self.scalar(item)
             if not isinstance(value, str) or not value:
                 raise self.fail(item, f"expected a name, got {item.value!r}")
-            values.append(value)
-        return frozenset(values)
+            if value not in values:
+                values.append(value)
+        return tuple(values)
 
     def flag(self, node: Any, what: str) -> bool:
         value = self.scalar(node)

@@ -47,9 +47,11 @@ def environments(tmp_path_factory: pytest.TempPathFactory, replay: ReplayServer,
     try:
         for name in ENVIRONMENTS:
             opened[name] = open_environment(name, workdir / name)
-        opened["healthy"].record(replay, healthy_calls(thresholds), capture_message_content=True)
+        # Under the policy file the alerts are generated from: its violations counter feeds the policy rules.
+        policy = str(grafana_files.policy_file())
+        opened["healthy"].record(replay, healthy_calls(thresholds), capture_message_content=True, policy=policy)
         opened["healthy"].emit(sc.INSTRUMENTATION_SCOPE, cancelled_calls(thresholds))
-        opened["incident"].record(replay, incident_calls(thresholds), capture_message_content=True)
+        opened["incident"].record(replay, incident_calls(thresholds), capture_message_content=True, policy=policy)
         # A second instrumentation in the same processes, recording the same calls under the same metric
         # names: no rule or panel may count them.
         for name in ("healthy", "incident"):

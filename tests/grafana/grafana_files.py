@@ -31,7 +31,7 @@ EXPRESSION_UID = "__expr__"
 # The Prometheus series DESIGN.md promises, and a selector of all of them.
 HISTOGRAMS = (sc.PROM_OPERATION_DURATION, sc.PROM_TOKEN_USAGE, sc.PROM_TIME_TO_FIRST_CHUNK, sc.PROM_COST)
 DESIGN_METRICS = {f"{name}_{suffix}" for name in HISTOGRAMS for suffix in ("bucket", "count", "sum")} | {
-    sc.PROM_REDACTIONS}
+    sc.PROM_REDACTIONS, sc.PROM_POLICY_VIOLATIONS}
 # Our instrumentation scope, as both Prometheus exporters label it.
 OUR_SCOPE = f'otel_scope_name="{sc.INSTRUMENTATION_SCOPE}"'
 ALL_DESIGN_SERIES = '{__name__=~"' + "|".join(sorted(DESIGN_METRICS)) + '"}'
@@ -71,8 +71,30 @@ def rules() -> list[dict]:
     return [rule for group in load_yaml(RULES_FILE)["groups"] for rule in group["rules"]]
 
 
+def raw_thresholds() -> dict:
+    """thresholds.yaml as written, its policy file's path made absolute (so an edited copy can live elsewhere)."""
+    raw = load_yaml(THRESHOLDS_FILE)
+    raw["policy"] = str((THRESHOLDS_FILE.parent / raw["policy"]).resolve())
+    return raw
+
+
+def policy_file() -> Path:
+    return Path(raw_thresholds()["policy"])
+
+
 def thresholds() -> dict:
-    return load_yaml(THRESHOLDS_FILE)
+    """thresholds.yaml with what the alerts take from the policy file filled in: `approved_providers`, the hourly
+    team budgets (`alerts.team_hourly_budget.default_usd` and `.teams`) and `alerts.daily_budget.max_usd`."""
+    raw = raw_thresholds()
+    policy = load_yaml(Path(raw["policy"]))
+    raw["approved_providers"] = policy["approved_providers"]
+    teams = {team: scope["budget"]["hour"] for team, scope in (policy.get("teams") or {}).items()
+             if "hour" in ((scope or {}).get("budget") or {})}
+    default = ((policy.get("default_team") or {}).get("budget") or {}).get("hour")
+    alerts = raw["alerts"]
+    alerts["team_hourly_budget"] = {**(alerts["team_hourly_budget"] or {}), "default_usd": default, "teams": teams}
+    alerts["daily_budget"] = {**(alerts["daily_budget"] or {}), "max_usd": (policy.get("budget") or {}).get("day")}
+    return raw
 
 
 def panels(dashboard: dict) -> list[dict]:

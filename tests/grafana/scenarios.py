@@ -1,9 +1,11 @@
-"""The traffic of the real-data tests, sized from grafana/thresholds.yaml so the tests follow any edit there.
+"""The traffic of the real-data tests, sized from grafana/thresholds.yaml and its policy file so the tests follow
+any edit there.
 
 - `healthy_calls`: ordinary traffic plus near misses (errors, 429s and spend just under their limits):
   no rule may fire.
 - `incident_calls`: the same ordinary traffic plus one incident per rule, each on its own model or team
-  so that each rule's firing instance can be told apart.
+  so that each rule's firing instance can be told apart. Both run under the policy file (policy.example.yaml):
+  healthy traffic keeps every policy rule, a confidential call and a budgeted user just inside theirs.
 - the silent environment makes no call at all.
 """
 
@@ -25,6 +27,20 @@ OVERSPENDING_TEAM = "incident-overspend"
 DAILY_SPEND_TEAM = "incident-daily-spend"
 UNAPPROVED_TEAM = "incident-unapproved"
 PII_TEAM = "incident-pii"
+
+# Policy incidents (policy.example.yaml): a team with a model allow-list, a classification with every
+# routing rule, a user with a daily budget.
+ALLOW_LISTED_TEAM = "support"
+MODEL_OUTSIDE_ALLOW_LIST = "openai/o3"
+POLICY_TEAM = "incident-policy"
+FREE_MODEL_TEAM = "incident-free-model"
+CONFIDENTIAL = "confidential"
+CONFIDENTIAL_PROVIDER = "Amazon Bedrock"
+# What a confidential call must ask for to keep every rule of its classification.
+CONFIDENTIAL_ROUTING = {"provider": {"order": [CONFIDENTIAL_PROVIDER], "allow_fallbacks": False, "zdr": True,
+                                     "data_collection": "deny"}}
+BUDGETED_USER = "contractor-1"
+BUDGETED_USER_TEAM = "incident-user-budget"
 
 NEAR_MISS_ERRORS_MODEL = "healthy/near-miss-errors"
 NEAR_MISS_429_MODEL = "healthy/near-miss-429"
@@ -65,7 +81,8 @@ def healthy_calls(thresholds: dict) -> list[Call]:
                       approved[0]),
             *_spend_just_under_budgets(thresholds),
             Call("anthropic/claude-sonnet-4.5", "support", provider=approved[0],
-                 prompt="Customer jane.doe@example.com asks for a refund.")]
+                 prompt="Customer jane.doe@example.com asks for a refund."),
+            *_policy_near_misses(thresholds)]
 
 
 def incident_calls(thresholds: dict) -> list[Call]:
@@ -86,7 +103,42 @@ def incident_calls(thresholds: dict) -> list[Call]:
                  cost=1.2 * alerts["daily_budget"]["max_usd"]),
             Call("meta-llama/llama-3.3-70b-instruct", UNAPPROVED_TEAM, provider=UNAPPROVED_PROVIDER),
             Call("anthropic/claude-sonnet-4.5", PII_TEAM, provider=approved[0],
-                 prompt=pii_flood(alerts["pii_surge"]["max_redactions"] + 10))]
+                 prompt=pii_flood(alerts["pii_surge"]["max_redactions"] + 10)),
+            *_policy_incidents(thresholds)]
+
+
+def _policy_incidents(thresholds: dict) -> list[Call]:
+    """A call breaking each policy rule no other incident breaks (provider: the unapproved provider's call;
+    team_budget: the overspending team; total_budget: the daily spend)."""
+    approved = thresholds["approved_providers"]
+    return [
+        Call(MODEL_OUTSIDE_ALLOW_LIST, ALLOW_LISTED_TEAM, provider=approved[1]),  # team_model
+        # fallbacks, zdr, data_collection, classification_provider (OpenAI is approved, not for confidential data)
+        Call("anthropic/claude-sonnet-4.5", POLICY_TEAM, provider="OpenAI", classification=CONFIDENTIAL),
+        Call("meta-llama/llama-3.3-70b-instruct:free", FREE_MODEL_TEAM, provider=CONFIDENTIAL_PROVIDER,
+             classification=CONFIDENTIAL, routing=CONFIDENTIAL_ROUTING),  # free_model
+        Call("anthropic/claude-sonnet-4.5", BUDGETED_USER_TEAM, provider=approved[0], user=BUDGETED_USER,
+             cost=1.2 * user_budget(BUDGETED_USER)),  # user_budget
+    ]
+
+
+def _policy_near_misses(thresholds: dict) -> list[Call]:
+    """Just inside: a confidential call asking for everything its classification requires, an allow-listed
+    team's allowed model, the budgeted user at 90% of their budget."""
+    return [
+        Call("anthropic/claude-sonnet-4.5", "search", provider=CONFIDENTIAL_PROVIDER, classification=CONFIDENTIAL,
+             routing=CONFIDENTIAL_ROUTING),
+        Call("openai/gpt-4o-mini", ALLOW_LISTED_TEAM, provider=thresholds["approved_providers"][1]),
+        Call("anthropic/claude-sonnet-4.5", "search", provider=thresholds["approved_providers"][0],
+             user=BUDGETED_USER, cost=0.9 * user_budget(BUDGETED_USER)),
+    ]
+
+
+def user_budget(user: str) -> float:
+    from tests.grafana import grafana_files
+
+    policy = grafana_files.load_yaml(grafana_files.policy_file())
+    return float(policy["users"][user]["budget"]["day"])
 
 
 def cancelled_calls(thresholds: dict) -> list[Call]:

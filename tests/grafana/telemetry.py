@@ -71,6 +71,7 @@ class Call:
     cached_tokens: int = 0
     reasoning_tokens: int = 0
     routing: dict[str, Any] | None = None
+    classification: str | None = None
     prompt: str = "Summarise this support ticket in one sentence."
     # Only for calls recorded as metric points (Environment.emit): an error.type the replay cannot cause.
     error_type: str | None = None
@@ -128,7 +129,7 @@ def _call(client: openai.OpenAI, server: ReplayServer, call: Call) -> None:
                               "extra_headers": headers}
     if call.routing:
         kwargs["extra_body"] = call.routing
-    with audit_context(user_id=call.user, team=call.team):
+    with audit_context(user_id=call.user, team=call.team, classification=call.classification):
         try:
             if call.stream:
                 for _ in client.chat.completions.create(stream=True, **kwargs):

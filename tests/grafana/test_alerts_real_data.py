@@ -27,6 +27,16 @@ INCIDENT_INSTANCES = {
     "openrouter-daily-budget": {},
     "openrouter-unapproved-provider": {PROVIDER: s.UNAPPROVED_PROVIDER, TEAM: s.UNAPPROVED_TEAM},
     "openrouter-pii-surge": {PII_TYPE: "EMAIL"},
+    "openrouter-policy-team-model": {TEAM: s.ALLOW_LISTED_TEAM},
+    "openrouter-policy-fallbacks": {TEAM: s.POLICY_TEAM},
+    "openrouter-policy-zdr": {TEAM: s.POLICY_TEAM},
+    "openrouter-policy-data-collection": {TEAM: s.POLICY_TEAM},
+    "openrouter-policy-classification-provider": {TEAM: s.POLICY_TEAM},
+    "openrouter-policy-free-model": {TEAM: s.FREE_MODEL_TEAM},
+    "openrouter-policy-provider": {TEAM: s.UNAPPROVED_TEAM},
+    "openrouter-policy-team-budget": {TEAM: s.OVERSPENDING_TEAM},
+    "openrouter-policy-user-budget": {TEAM: s.BUDGETED_USER_TEAM},
+    "openrouter-policy-total-budget": {TEAM: s.DAILY_SPEND_TEAM},
 }
 
 
