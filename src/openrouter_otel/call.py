@@ -70,6 +70,7 @@ class Telemetry:
         self.inbound_baggage = InboundBaggage.from_settings(settings)
         self.team_labels = TeamLabels.from_settings(settings)
         self.policy = checker_from_settings(settings, instruments, self.team_labels.label)
+        self.key_poller: Any = None  # keys.KeyPoller when key metrics are on: it notes each call's key
 
     def start_call(self, client: Any, options: Any) -> Call | None:
         """A new Call for an instrumented endpoint, or None (other endpoints, or if anything fails)."""
@@ -80,6 +81,8 @@ class Telemetry:
             operation = operation_for_path(path, getattr(options, "method", None))
             if operation is None:
                 return None
+            if self.key_poller is not None:
+                self.key_poller.learn(client)
             return Call(self, client, options, operation, is_responses_api=path.rstrip("/").endswith("/responses"))
         except Exception:
             logger.debug("openrouter-otel: could not start a span", exc_info=True)

@@ -68,6 +68,7 @@ class OpenRouterInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         self.redactor: Any = None
         self._redaction_installed: tuple[Any, Any] | None = None
         self._fetcher: Any = None
+        self._key_poller: Any = None
         self._audit_store: Any = None
         self._own_logger_provider: Any = None
         self._first_call_seen = threading.Event()
@@ -108,6 +109,10 @@ class OpenRouterInstrumentor(BaseInstrumentor):  # type: ignore[misc]
             redact=self.redactor.redact if self.redactor is not None else None,
             fetcher=self._fetcher,
         )
+        if settings.key_metrics:
+            from openrouter_otel.keys import KeyPoller
+
+            telemetry.key_poller = self._key_poller = KeyPoller(meter, settings.key_metrics_interval)
         self._wrap(telemetry)
 
     def _uninstrument(self, **kwargs: Any) -> None:
@@ -123,6 +128,9 @@ class OpenRouterInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         if self._fetcher is not None:
             self._fetcher.shutdown()
             self._fetcher = None
+        poller, self._key_poller = self._key_poller, None
+        if poller is not None:
+            poller.shutdown()
 
     def _wrap(self, telemetry: Telemetry) -> None:
         base_client = importlib.import_module(patch.BASE_CLIENT_MODULE)
