@@ -242,8 +242,11 @@ def test_recorded_delays_are_skipped_by_default_and_honoured_when_asked():
             elapsed[honor] = time.perf_counter() - started
             client.close()
     assert recorded > 0.3
-    assert elapsed[True] >= recorded * 0.9
-    assert elapsed[False] < elapsed[True] - recorded / 2
+    assert elapsed[True] >= recorded * 0.9  # a lower bound holds on any machine, however loaded
+    # What the server pauses for, rather than how long a loaded machine took without pausing:
+    pauses = {honor: sum(item.ms for item in exchange.to_canned(honor_delays=honor).sse_events or ()
+                         if isinstance(item, Delay)) / 1000 for honor in (False, True)}
+    assert pauses == {False: 0, True: pytest.approx(recorded)}
 
 
 def test_sum_of_recorded_costs_is_what_replaying_every_success_returns(sdk):

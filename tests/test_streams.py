@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import time
 
 import openai
 import pytest
@@ -92,12 +93,32 @@ def test_stream_closed_early_ends_the_span_once_with_partial_data(instrumented, 
     assert len(instrumented.audit_records()) == 1
 
 
-def test_breaking_out_of_a_stream_ends_the_span_immediately(instrumented, client):
+def test_breaking_out_of_a_stream_ends_the_span_at_the_break_once_the_stream_is_dropped(instrumented, client):
     stream = stream_of(client, "slow_stream")
     for _chunk in stream:
         break
+    left = time.time_ns()
+    assert instrumented.spans() == []  # the SDK's stream can still be read on, so the call is not over yet
+    time.sleep(0.05)
+    del stream
+    gc.collect()
     span = instrumented.only_span()
     assert span.attributes[sc.OPENROUTER_STREAM_OUTCOME] == "abandoned"
+    assert span.end_time <= left  # it ended when the caller stopped reading, not when the stream was collected
+
+
+def test_a_stream_read_one_loop_at_a_time_is_one_complete_call(instrumented, client):
+    stream = stream_of(client, "chat_stream")
+    chunks = []
+    while True:
+        for chunk in stream:
+            chunks.append(chunk)
+            break
+        else:
+            break
+    span = instrumented.only_span()
+    assert span.attributes[sc.OPENROUTER_STREAM_OUTCOME] == "completed"
+    assert span.attributes[sc.GEN_AI_USAGE_OUTPUT_TOKENS] == chunks[-1].usage.completion_tokens
 
 
 def test_abandoned_stream_ends_span_with_partial_data_when_garbage_collected(instrumented, client):

@@ -204,15 +204,19 @@ class Call:
     def ended(self) -> bool:
         return self._ended
 
-    def finish(self) -> None:
-        """End the span, record metrics and emit the audit event — once, whatever calls it."""
+    def finish(self, at: tuple[int, float] | None = None) -> None:
+        """End the span, record metrics and emit the audit event — once, whatever calls it.
+
+        `at` is when the call really ended, as (time.time_ns(), time.perf_counter()), when that was earlier
+        than now (a stream the caller stopped reading, ended when it is collected).
+        """
         with self._lock:
             if self._ended:
                 return
             self._ended = True
         try:
-            end_ns = time.time_ns()
-            duration = time.perf_counter() - self.start_perf
+            end_ns, end_perf = at if at is not None else (time.time_ns(), time.perf_counter())
+            duration = end_perf - self.start_perf
             fetcher = self.telemetry.fetcher
             if fetcher is not None and self._wants_generation_cost():
                 fetcher.submit(self, end_ns, duration)

@@ -13,6 +13,7 @@ import importlib
 import inspect
 import json
 import logging
+import time
 import weakref
 from typing import Any
 
@@ -34,7 +35,8 @@ class StreamTracker:
     Chunks are SDK models, or plain dicts when a body read by hand is replayed (`record_body`).
     """
 
-    __slots__ = ("call", "responses_api", "first", "last", "usage", "final", "finish", "content", "reading", "ended")
+    __slots__ = ("call", "responses_api", "first", "last", "usage", "final", "finish", "content", "reading", "ended",
+                 "left_at")
 
     def __init__(self, call: Call) -> None:
         self.call = call
@@ -49,6 +51,13 @@ class StreamTracker:
         )
         self.reading = False
         self.ended = False
+        # When the caller last left a `for` loop over the stream without finishing it. The SDK's stream carries
+        # on where it stopped if a new loop starts (LiteLLM reads one chunk per loop), so leaving a loop does not
+        # end the call; if nothing resumes, this is the end time the span gets when the stream is collected.
+        self.left_at: tuple[int, float] | None = None
+
+    def left_loop(self) -> None:
+        self.left_at = (time.time_ns(), time.perf_counter())
 
     def observe(self, item: Any, timed: bool = True) -> None:
         if self.first is None:
@@ -96,7 +105,7 @@ class StreamTracker:
                 call.record_error(error)
         except Exception:
             logger.debug("openrouter-otel: could not summarise a stream", exc_info=True)
-        call.finish()
+        call.finish(self.left_at if outcome == sc.STREAM_OUTCOME_ABANDONED else None)
 
     def summarise(self) -> None:
         """Hand what was seen to the call as its result."""
@@ -171,6 +180,7 @@ class StreamProxy(_TrackedProxy):
         tracker = self._self_tracker
         iterator = iter(self.__wrapped__)
         observe = tracker.observe
+        tracker.left_at = None
         outcome = "abandoned"
         try:
             while True:
@@ -184,18 +194,21 @@ class StreamProxy(_TrackedProxy):
                     tracker.reading = False
                 observe(item)
                 yield item
-        except GeneratorExit:
+        except GeneratorExit:  # the caller left the loop: the stream may still be read on (see left_at)
+            outcome = "left"
+            tracker.left_loop()
             raise
         except BaseException as exc:
             outcome = "error"
             tracker.end(_failed_outcome(exc), exc)
             raise
         finally:
-            if outcome != "error":
+            if outcome not in ("error", "left"):
                 tracker.end(outcome)
 
     def __next__(self) -> Any:
         tracker = self._self_tracker
+        tracker.left_at = None
         tracker.reading = True
         try:
             item = self.__wrapped__.__next__()
@@ -235,6 +248,7 @@ class AsyncStreamProxy(_TrackedProxy):
         tracker = self._self_tracker
         iterator = self.__wrapped__.__aiter__()
         observe = tracker.observe
+        tracker.left_at = None
         outcome = "abandoned"
         try:
             while True:
@@ -248,18 +262,21 @@ class AsyncStreamProxy(_TrackedProxy):
                     tracker.reading = False
                 observe(item)
                 yield item
-        except GeneratorExit:
+        except GeneratorExit:  # the caller left the loop: the stream may still be read on (see left_at)
+            outcome = "left"
+            tracker.left_loop()
             raise
         except BaseException as exc:
             outcome = "error"
             tracker.end(_failed_outcome(exc), exc)
             raise
         finally:
-            if outcome != "error":
+            if outcome not in ("error", "left"):
                 tracker.end(outcome)
 
     async def __anext__(self) -> Any:
         tracker = self._self_tracker
+        tracker.left_at = None
         tracker.reading = True
         try:
             item = await self.__wrapped__.__anext__()
