@@ -240,6 +240,65 @@ def no_telemetry(settings: Settings) -> Rule:
     )
 
 
+def key_credit_low(settings: Settings) -> Rule:
+    cfg = settings.alert("key_credit_low")
+    return Rule(
+        uid="openrouter-key-credit-low",
+        title="OpenRouter key credit low",
+        severity="warning",
+        expr=f"min by ({q.KEY}) ({q.selector(sc.PROM_KEY_LIMIT_REMAINING)})",
+        window="5m",
+        evaluator="lt",
+        threshold=cfg["min_usd"],
+        pending=cfg.get("for", "0s"),
+        summary=("OpenRouter key {{ $labels.openrouter_api_key_fingerprint }} has "
+                 "${{ printf \"%.2f\" $values.B.Value }} of credit left" + f" (threshold {_usd(cfg['min_usd'])})"),
+        description=(f"The remaining credit of the key (its limit minus its usage, from OpenRouter's GET /key, polled "
+                     f"by the instrumented SDK) is below {_usd(cfg['min_usd'])}. When it reaches zero every call "
+                     "made with the key fails with 402. The key is named by its fingerprint only."),
+    )
+
+
+def key_credit_runs_out(settings: Settings) -> Rule:
+    cfg = settings.alert("key_credit_runs_out")
+    window, within = cfg["window"], cfg["within"]
+    return Rule(
+        uid="openrouter-key-credit-runs-out",
+        title="OpenRouter key credit runs out soon",
+        severity="critical",
+        expr=(f"min by ({q.KEY}) (predict_linear({q.selector(sc.PROM_KEY_LIMIT_REMAINING)}[{window}], "
+              f"{duration_seconds(within)}))"),
+        window=window,
+        evaluator="lt",
+        threshold=0,
+        pending=cfg.get("for", "0s"),
+        summary=("At the burn rate of the last " + window + ", OpenRouter key {{ $labels.openrouter_api_key_fingerprint }} "
+                 "runs out of credit within " + within),
+        description=(f"The remaining credit of the key, extrapolated along its trend over the last {window} (the "
+                     f"current burn rate), is below zero {within} from now: calls with the key will fail with 402 "
+                     "before then unless credit is added, the limit raised or the spend slowed."),
+    )
+
+
+def key_expiring(settings: Settings) -> Rule:
+    cfg = settings.alert("key_expiring")
+    within = cfg["within"]
+    return Rule(
+        uid="openrouter-key-expiring",
+        title="OpenRouter key expiring soon",
+        severity="warning",
+        expr=f"min by ({q.KEY}) ({q.selector(sc.PROM_KEY_EXPIRES_IN)})",
+        window="5m",
+        evaluator="lt",
+        threshold=duration_seconds(within),
+        pending=cfg.get("for", "0s"),
+        summary=("OpenRouter key {{ $labels.openrouter_api_key_fingerprint }} expires in "
+                 "{{ humanizeDuration $values.B.Value }}"),
+        description=(f"The key expires within {within} (its expires_at on OpenRouter's GET /key). After that every "
+                     "call made with it is refused: rotate it in the applications' secrets before then."),
+    )
+
+
 # Policy rule -> (alert title, severity, what breaking it means).
 POLICY_RULE_MEANINGS = {
     sc.RULE_TEAM_MODEL: ("Policy: model not allowed for the team", "warning", "a team called a model that is not on its allow-list (teams.<team>.models)"),
@@ -286,7 +345,7 @@ def policy_rules(settings: Settings) -> list[Rule]:
 
 _BUILDERS: tuple[Callable[[Settings], Rule | None], ...] = (
     error_rate, credits_exhausted, rate_limited, latency_p95, team_hourly_budget, daily_budget,
-    unapproved_provider, pii_surge, no_telemetry,
+    unapproved_provider, pii_surge, no_telemetry, key_credit_low, key_credit_runs_out, key_expiring,
 )
 
 

@@ -191,6 +191,16 @@ def audit(settings: Settings) -> dict:
               "short", prom(q.total([q.POLICY_RULE, q.TEAM], q.VIOLATIONS, [VIOLATION_TEAM], RANGE), instant=True,
                             table=True),
               width=12, transformations=[_organize({q.POLICY_RULE: "Rule", q.TEAM: "Team", "Value": "Violations"})]),
+        row("Key credit (GET /key, per key fingerprint)"),
+        timeseries("Key credit remaining", "Remaining credit of each OpenRouter key with a limit, as the "
+                   "instrumented SDK polls it (OTEL_INSTRUMENTATION_OPENROUTER_KEY_METRICS).", "currencyUSD",
+                   prom(f"min by ({q.KEY}) ({q.selector(sc.PROM_KEY_LIMIT_REMAINING)})",
+                        "{{openrouter_api_key_fingerprint}}"), width=12),
+        timeseries("Key usage today", "What each key spent today (OpenRouter's usage_daily, UTC day).",
+                   "currencyUSD", prom(f"max by ({q.KEY}) ({q.selector(sc.PROM_KEY_USAGE_DAILY)})",
+                                       "{{openrouter_api_key_fingerprint}}"), width=6),
+        stat("Key expires in", "Time until the soonest-expiring key expires.", "s",
+             prom(f"min({q.selector(sc.PROM_KEY_EXPIRES_IN)})", instant=True), width=6),
         row("Routing policies (audit records in Loki)"),
         table("Routing policies requested", "The provider routing each call asked OpenRouter for (fallback models, "
               "provider order, only/ignore lists, fallbacks, data collection, zero data retention), with call counts.",

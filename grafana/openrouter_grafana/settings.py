@@ -29,6 +29,9 @@ _ALERT_KEYS: dict[str, tuple[set[str], set[str]]] = {
     "team_hourly_budget": (set(), {"for"}),  # budgets: the policy's teams / default_team hour budgets
     "daily_budget": (set(), {"for"}),  # the policy's `budget: {day: ...}`
     "policy_violations": ({"window"}, {"for"}),
+    "key_credit_low": ({"min_usd"}, {"for"}),
+    "key_credit_runs_out": ({"window", "within"}, {"for"}),
+    "key_expiring": ({"within"}, {"for"}),
     "unapproved_provider": ({"window"}, {"for"}),
     "pii_surge": ({"max_redactions", "window"}, {"for"}),
     "no_telemetry": ({"window"}, {"for"}),
@@ -100,7 +103,7 @@ def _check_alerts(alerts: dict[str, Any]) -> None:
 
 
 def _check_value(where: str, key: str, value: Any) -> None:
-    if key in ("window", "for"):
+    if key in ("window", "for", "within"):
         if not isinstance(value, str) or not _DURATION.match(value):
             raise SettingsError(f"{where} must be a Prometheus duration such as 10m, got {value!r}")
     elif key == "max_ratio":

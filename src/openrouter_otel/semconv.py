@@ -120,9 +120,15 @@ PROM_TIME_TO_FIRST_CHUNK: Final = "gen_ai_client_operation_time_to_first_chunk_s
 PROM_COST: Final = "gen_ai_usage_cost_USD"
 PROM_REDACTIONS: Final = "openrouter_redactions_total"
 PROM_POLICY_VIOLATIONS: Final = "openrouter_policy_violations_total"
+PROM_KEY_LIMIT: Final = "openrouter_key_limit_USD"
 PROM_KEY_LIMIT_REMAINING: Final = "openrouter_key_limit_remaining_USD"
 PROM_KEY_USAGE_DAILY: Final = "openrouter_key_usage_daily_USD"
+PROM_KEY_USAGE_WEEKLY: Final = "openrouter_key_usage_weekly_USD"
+PROM_KEY_USAGE_MONTHLY: Final = "openrouter_key_usage_monthly_USD"
+PROM_KEY_BYOK_USAGE: Final = "openrouter_key_byok_usage_USD"
 PROM_KEY_EXPIRES_IN: Final = "openrouter_key_expires_in_seconds"
+PROM_KEY_GAUGES: Final = (PROM_KEY_LIMIT, PROM_KEY_LIMIT_REMAINING, PROM_KEY_USAGE_DAILY, PROM_KEY_USAGE_WEEKLY,
+                          PROM_KEY_USAGE_MONTHLY, PROM_KEY_BYOK_USAGE, PROM_KEY_EXPIRES_IN)
 
 # Bucket boundaries recommended by the GenAI semantic conventions.
 DURATION_BUCKETS: Final = (0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92)

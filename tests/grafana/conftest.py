@@ -19,7 +19,14 @@ import pytest
 from openrouter_otel.server.replay import ReplayServer
 from tests.grafana import grafana_files
 from openrouter_otel import semconv as sc
-from tests.grafana.scenarios import cancelled_calls, healthy_calls, incident_calls
+from tests.grafana.scenarios import (
+    HEALTHY_KEY,
+    INCIDENT_KEY,
+    cancelled_calls,
+    healthy_calls,
+    incident_calls,
+    key_profiles,
+)
 from tests.grafana.telemetry import OTHER_SCOPE, Environment, open_environment
 
 # The generator package lives beside the files it writes, not in the installed distribution.
@@ -49,9 +56,20 @@ def environments(tmp_path_factory: pytest.TempPathFactory, replay: ReplayServer,
             opened[name] = open_environment(name, workdir / name)
         # Under the policy file the alerts are generated from: its violations counter feeds the policy rules.
         policy = str(grafana_files.policy_file())
-        opened["healthy"].record(replay, healthy_calls(thresholds), capture_message_content=True, policy=policy)
+        keys = key_profiles(thresholds)
+        for key, (profile, _) in keys.items():
+            replay.register_key(key, profile)
+
+        def key_metrics(key: str) -> dict:
+            """The settings polling `key`'s credit, and its drain while still polled."""
+            return {"key_metrics": True, "key_metrics_interval": 3600,
+                    "while_instrumented": lambda environment: environment.drain_key(replay, key, keys[key][1])}
+
+        opened["healthy"].record(replay, healthy_calls(thresholds), capture_message_content=True, policy=policy,
+                                 **key_metrics(HEALTHY_KEY))
         opened["healthy"].emit(sc.INSTRUMENTATION_SCOPE, cancelled_calls(thresholds))
-        opened["incident"].record(replay, incident_calls(thresholds), capture_message_content=True, policy=policy)
+        opened["incident"].record(replay, incident_calls(thresholds), capture_message_content=True, policy=policy,
+                                  **key_metrics(INCIDENT_KEY))
         # A second instrumentation in the same processes, recording the same calls under the same metric
         # names: no rule or panel may count them.
         for name in ("healthy", "incident"):

@@ -31,7 +31,7 @@ EXPRESSION_UID = "__expr__"
 # The Prometheus series DESIGN.md promises, and a selector of all of them.
 HISTOGRAMS = (sc.PROM_OPERATION_DURATION, sc.PROM_TOKEN_USAGE, sc.PROM_TIME_TO_FIRST_CHUNK, sc.PROM_COST)
 DESIGN_METRICS = {f"{name}_{suffix}" for name in HISTOGRAMS for suffix in ("bucket", "count", "sum")} | {
-    sc.PROM_REDACTIONS, sc.PROM_POLICY_VIOLATIONS}
+    sc.PROM_REDACTIONS, sc.PROM_POLICY_VIOLATIONS, *sc.PROM_KEY_GAUGES}
 # Our instrumentation scope, as both Prometheus exporters label it.
 OUR_SCOPE = f'otel_scope_name="{sc.INSTRUMENTATION_SCOPE}"'
 ALL_DESIGN_SERIES = '{__name__=~"' + "|".join(sorted(DESIGN_METRICS)) + '"}'

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import math
 from dataclasses import replace
+from datetime import datetime, timedelta, timezone
+from typing import Any
 
 from tests.grafana.telemetry import Call
 
@@ -40,6 +42,35 @@ CONFIDENTIAL_PROVIDER = "Amazon Bedrock"
 CONFIDENTIAL_ROUTING = {"provider": {"order": [CONFIDENTIAL_PROVIDER], "allow_fallbacks": False, "zdr": True,
                                      "data_collection": "deny"}}
 BUDGETED_USER = "contractor-1"
+
+# Key credit: each environment makes one free call with its own key, whose credit is then polled as it drains
+# (tests/grafana/telemetry.py, Environment.drain_key). Healthy: credit just above the low-credit threshold,
+# draining so slowly it lasts well beyond the alert's horizon, expiring just after its horizon. Incident: credit
+# below the threshold, draining fast, expiring in 12 hours.
+HEALTHY_KEY = "sk-or-v1-healthy-" + "1" * 47
+INCIDENT_KEY = "sk-or-v1-incident-" + "2" * 46
+KEY_LIMIT_USD = 100.0
+
+
+def key_profiles(thresholds: dict) -> dict[str, Any]:
+    """Key -> (its KeyProfile, the remaining credit it steps through while polled)."""
+    from openrouter_otel.server.replay import KeyProfile
+
+    alerts, now = thresholds["alerts"], datetime.now(timezone.utc)
+    min_usd = alerts["key_credit_low"]["min_usd"]
+    horizon = timedelta(seconds=_seconds(alerts["key_expiring"]["within"]))
+    return {
+        HEALTHY_KEY: (KeyProfile(limit=KEY_LIMIT_USD, expires_at=now + horizon + timedelta(hours=2)),
+                      [min_usd + 0.5 - step * 1e-6 for step in range(4)]),
+        INCIDENT_KEY: (KeyProfile(limit=KEY_LIMIT_USD, expires_at=now + timedelta(hours=12)),
+                       [min_usd - 1 - step * 0.25 for step in range(4)]),
+    }
+
+
+def _seconds(duration: str) -> float:
+    from openrouter_grafana.alerts import duration_seconds
+
+    return duration_seconds(duration)
 BUDGETED_USER_TEAM = "incident-user-budget"
 
 NEAR_MISS_ERRORS_MODEL = "healthy/near-miss-errors"

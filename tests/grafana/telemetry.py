@@ -101,7 +101,7 @@ class Call:
                               delay_ms=delay_ms)
 
 
-def make_calls(server: ReplayServer, calls: list[Call], workers: int = 8) -> None:
+def make_calls(server: ReplayServer, calls: list[Call], workers: int = 8, api_key: str = API_KEY) -> None:
     """Make every call, `workers` at a time and every slow call at once; failures are the expected SDK exceptions.
 
     Slow calls go first, each on a thread of its own, so they overlap. The threads start a little apart: each
@@ -109,7 +109,7 @@ def make_calls(server: ReplayServer, calls: list[Call], workers: int = 8) -> Non
     """
     ordered = sorted(calls, key=lambda call: not call.delay_s)
     threads = workers + sum(1 for call in calls if call.delay_s)
-    client = openai.OpenAI(base_url=server.base_url, api_key=API_KEY, max_retries=0, timeout=120)
+    client = openai.OpenAI(base_url=server.base_url, api_key=api_key, max_retries=0, timeout=120)
     try:
         with ThreadPoolExecutor(max_workers=threads) as pool:
             futures = []
@@ -228,12 +228,14 @@ class Environment:
     spans: InMemorySpanExporter = field(default_factory=InMemorySpanExporter)
     logs: InMemoryLogRecordExporter = field(default_factory=InMemoryLogRecordExporter)
 
-    def record(self, server: ReplayServer, calls: list[Call], **settings: Any) -> None:
+    def record(self, server: ReplayServer, calls: list[Call], while_instrumented: Any = None,
+               **settings: Any) -> None:
         """Make `calls` under the instrumentor, waiting until Prometheus has them.
 
         One call of each kind goes first and is scraped before the others, so that the series exist before
         most of their calls, as in production: rate() over a series Prometheus first saw with its final
-        value would be zero. Slow calls all go in the second batch, together.
+        value would be zero. Slow calls all go in the second batch, together. `while_instrumented(self)` runs
+        after the calls, before the instrumentation is removed (the key credit poller still running).
         """
         tracer_provider = TracerProvider()
         tracer_provider.add_span_processor(SimpleSpanProcessor(self.spans))
@@ -248,6 +250,8 @@ class Environment:
                 self.calls.extend(batch)
                 self.path.flush()
                 self.wait_for_calls(len(self.calls))
+            if while_instrumented is not None:
+                while_instrumented(self)
         finally:
             instrumentor.uninstrument()
 
@@ -275,6 +279,21 @@ class Environment:
         wait_until(scraped, timeout, f"Prometheus of {self.name} to have {count} calls of {scope}")
         # One more scrape, for safety: every metric of one export is scraped together anyway.
         time.sleep(SCRAPE_INTERVAL_S)
+
+    def drain_key(self, server: ReplayServer, api_key: str, remaining: list[float]) -> None:
+        """A free call with `api_key` (the poller learns the key from it), then the key's remaining credit stepping
+        through `remaining`, each step polled and scraped: its credit draining at a known rate."""
+        limit = server.ledger.profile(api_key).limit
+        server.ledger.set_usage(api_key, limit - remaining[0])
+        free = Call("anthropic/claude-sonnet-4.5", "key-credit", cost=0.0)
+        make_calls(server, [free], api_key=api_key)
+        self.calls.append(free)
+        poller = OpenRouterInstrumentor()._key_poller
+        for left in remaining:
+            server.ledger.set_usage(api_key, limit - left)
+            poller.poll_now()
+            self.path.flush()
+            time.sleep(2 * SCRAPE_INTERVAL_S)
 
     def wait_until_scraped(self, timeout: float = 30.0) -> None:
         wait_until(self.prometheus.targets_up, timeout, f"Prometheus of {self.name} to scrape its target")

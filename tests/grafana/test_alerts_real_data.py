@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import pytest
 
+from openrouter_otel import semconv as sc
+from openrouter_otel.extract import api_key_fingerprint
 from tests.grafana import grafana_files
 from tests.grafana import scenarios as s
 from tests.grafana.grafana_alerting import evaluate, firing, instance_for
@@ -17,6 +19,7 @@ from tests.grafana.telemetry import Environment
 
 RULES = {rule["uid"]: rule for rule in grafana_files.rules()}
 
+KEY = grafana_files.label(sc.OPENROUTER_API_KEY_FINGERPRINT)
 # The alert instance each incident must fire.
 INCIDENT_INSTANCES = {
     "openrouter-error-rate": {MODEL: s.FAILING_MODEL},
@@ -37,6 +40,9 @@ INCIDENT_INSTANCES = {
     "openrouter-policy-team-budget": {TEAM: s.OVERSPENDING_TEAM},
     "openrouter-policy-user-budget": {TEAM: s.BUDGETED_USER_TEAM},
     "openrouter-policy-total-budget": {TEAM: s.DAILY_SPEND_TEAM},
+    "openrouter-key-credit-low": {KEY: api_key_fingerprint(s.INCIDENT_KEY)},
+    "openrouter-key-credit-runs-out": {KEY: api_key_fingerprint(s.INCIDENT_KEY)},
+    "openrouter-key-expiring": {KEY: api_key_fingerprint(s.INCIDENT_KEY)},
 }
 
 

@@ -26,6 +26,9 @@ THRESHOLD_KEYS = {
     "openrouter-pii-surge": ("pii_surge", "max_redactions"),
     "openrouter-no-telemetry": None,
     **{f"openrouter-policy-{rule.replace('_', '-')}": None for rule in sc.POLICY_RULES},
+    "openrouter-key-credit-low": ("key_credit_low", "min_usd"),
+    "openrouter-key-credit-runs-out": None,
+    "openrouter-key-expiring": None,
 }
 
 
