@@ -411,3 +411,14 @@ def test_the_shipped_example_policy_is_valid_and_teams_take_what_they_do_not_set
     support = policy.team("support")
     assert support.models is not None and support.budget.hour == policy.default_team.budget.hour == 10
     assert policy.user("contractor-1").budget.day == 5 and policy.budget.day == 100
+
+
+def test_the_readme_policy_example_is_valid(tmp_path):
+    import re
+
+    from tests.conftest import REPO_ROOT
+
+    readme = (REPO_ROOT / "README.md").read_text()
+    block = re.search(r"## Policy and budgets.*?```yaml\n(.*?)```", readme, re.DOTALL).group(1)
+    policy = load_policy(write_policy(tmp_path, block))
+    assert policy.enforce == {sc.RULE_TEAM_MODEL, sc.RULE_ZDR} and policy.team("support").budget.month == 500
