@@ -8,7 +8,9 @@ set -euo pipefail
 
 log() { printf 'install-prometheus: %s\n' "$*" >&2; }
 
-if ! command -v prometheus >/dev/null 2>&1 || ! command -v promtool >/dev/null 2>&1; then
+# Also Debian's prometheus-alertmanager: the Prometheus alerting rules are proven delivering through it.
+if ! command -v prometheus >/dev/null 2>&1 || ! command -v promtool >/dev/null 2>&1 \
+    || ! command -v prometheus-alertmanager >/dev/null 2>&1; then
   sudo=""
   if [ "$(id -u)" != "0" ]; then
     if command -v sudo >/dev/null 2>&1; then
@@ -28,38 +30,42 @@ if ! command -v prometheus >/dev/null 2>&1 || ! command -v promtool >/dev/null 2
     $sudo chmod 755 "$policy"
     trap '$sudo rm -f "$policy"' EXIT
   fi
-  log "installing Debian's prometheus package"
+  log "installing Debian's prometheus and prometheus-alertmanager packages"
   $sudo apt-get update -qq >&2
-  $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >&2
+  $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus prometheus-alertmanager >&2
   if [ "$own_policy" = 1 ]; then
     $sudo rm -f "$policy"
     trap - EXIT
   fi
 fi
 
-# Debian's package also enables (and, without policy-rc.d, starts) a system-wide `prometheus` service on :9090.
-# The tests never use it: stop it and take it out of the boot sequence (systemd and sysvinit alike).
+# Debian's packages also enable (and, without policy-rc.d, start) system-wide `prometheus` (:9090) and
+# `prometheus-alertmanager` (:9093) services. The tests never use them: stop them and take them out of the boot
+# sequence (systemd and sysvinit alike).
 disable_service() {
+  local service="$1"
   local sudo=""
   if [ "$(id -u)" != "0" ]; then
-    command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null || { log "not root: leaving the prometheus service as it is"; return 0; }
+    command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null || { log "not root: leaving the $service service as it is"; return 0; }
     sudo="sudo -n"
   fi
   if [ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1; then
-    $sudo systemctl disable --now prometheus.service >/dev/null 2>&1 || true
+    $sudo systemctl disable --now "$service.service" >/dev/null 2>&1 || true
   fi
-  if [ -x /etc/init.d/prometheus ]; then
-    $sudo /etc/init.d/prometheus stop >/dev/null 2>&1 || true
+  if [ -x "/etc/init.d/$service" ]; then
+    $sudo "/etc/init.d/$service" stop >/dev/null 2>&1 || true
     if command -v update-rc.d >/dev/null 2>&1; then
-      $sudo update-rc.d prometheus disable >/dev/null 2>&1 || true
+      $sudo update-rc.d "$service" disable >/dev/null 2>&1 || true
     fi
   fi
 }
-if [ -e /etc/init.d/prometheus ] || [ -e /lib/systemd/system/prometheus.service ]; then
-  disable_service
-fi
+for service in prometheus prometheus-alertmanager; do
+  if [ -e "/etc/init.d/$service" ] || [ -e "/lib/systemd/system/$service.service" ]; then
+    disable_service "$service"
+  fi
+done
 
-for tool in prometheus promtool; do
+for tool in prometheus promtool prometheus-alertmanager; do
   if ! command -v "$tool" >/dev/null 2>&1; then
     log "$tool is still missing after the install"
     exit 1

@@ -152,11 +152,27 @@ class Process:
             return ""
 
 
+def start_until_ready(process: Process, ready_url: str, timeout: float = 60.0) -> None:
+    """Start `process` and wait until `ready_url` answers; stopped again (its log tail in the error) if it does not."""
+    popen = process.start()
+    try:
+        wait_http(ready_url, timeout=timeout, process=popen)
+    except ServiceError as error:
+        process.stop()
+        raise ServiceError(f"{error}\n{process.log_tail()}") from None
+
+
 class Prometheus:
     """`with Prometheus(["127.0.0.1:8889"], tmp_path) as prom:` scraping the targets every second."""
 
     def __init__(self, targets: Iterable[str], workdir: Path, scrape_interval: str = "1s",
-                 binary: str | None = None) -> None:
+                 binary: str | None = None, rule_files: Iterable[Path] = (), alertmanager: str | None = None,
+                 external_labels: Mapping[str, str] | None = None) -> None:
+        """`rule_files` are evaluated (every scrape interval unless a group sets its own), their alerts sent to the
+        Alertmanager at `alertmanager` (host:port), each carrying `external_labels`."""
+        self.rule_files = [str(path) for path in rule_files]
+        self.alertmanager = alertmanager
+        self.external_labels = dict(external_labels or {})
         self.targets = list(targets)
         self.workdir = Path(workdir)
         self.scrape_interval = scrape_interval
@@ -178,16 +194,17 @@ class Prometheus:
             "scrape_configs": [{"job_name": "otel-collector", "scrape_interval": self.scrape_interval,
                                 "honor_labels": True, "static_configs": [{"targets": self.targets}]}],
         }
+        if self.external_labels:
+            config["global"]["external_labels"] = self.external_labels
+        if self.rule_files:
+            config["rule_files"] = self.rule_files
+        if self.alertmanager:
+            config["alerting"] = {"alertmanagers": [{"static_configs": [{"targets": [self.alertmanager]}]}]}
         self.config_path.write_text(json.dumps(config, indent=2))
 
     def start(self) -> Prometheus:
         self._write_config()
-        popen = self.process.start()
-        try:
-            wait_http(f"{self.url}/-/ready", timeout=60, process=popen)
-        except ServiceError as error:
-            self.stop()
-            raise ServiceError(f"{error}\n{self.process.log_tail()}") from None
+        start_until_ready(self.process, f"{self.url}/-/ready")
         return self
 
     def stop(self) -> None:

@@ -27,7 +27,8 @@ from tests.grafana.scenarios import (
     incident_calls,
     key_profiles,
 )
-from tests.grafana.telemetry import OTHER_SCOPE, Environment, open_environment
+from tests.grafana.alertmanager import Alertmanager, Webhook, rule_file_for_tests
+from tests.grafana.telemetry import OTHER_SCOPE, SCRAPE_INTERVAL_S, Environment, open_environment
 
 # The generator package lives beside the files it writes, not in the installed distribution.
 sys.path.insert(0, str(grafana_files.GRAFANA_DIR))
@@ -47,13 +48,30 @@ def replay() -> Iterator[ReplayServer]:
 
 
 @pytest.fixture(scope="session")
-def environments(tmp_path_factory: pytest.TempPathFactory, replay: ReplayServer,
-                 thresholds: dict) -> Iterator[dict[str, Environment]]:
+def webhook() -> Iterator[Webhook]:
+    receiver = Webhook()
+    yield receiver
+    receiver.close()
+
+
+@pytest.fixture(scope="session")
+def alertmanager(tmp_path_factory: pytest.TempPathFactory, webhook: Webhook) -> Iterator[Alertmanager]:
+    manager = Alertmanager(tmp_path_factory.mktemp("alertmanager"), webhook.url).start()
+    yield manager
+    manager.stop()
+
+
+@pytest.fixture(scope="session")
+def environments(tmp_path_factory: pytest.TempPathFactory, replay: ReplayServer, thresholds: dict,
+                 alertmanager: Alertmanager) -> Iterator[dict[str, Environment]]:
     workdir = tmp_path_factory.mktemp("grafana-real-data")
+    # Each Prometheus also evaluates the generated Prometheus alerting rules and sends them to Alertmanager.
+    alerting = {"rule_files": [rule_file_for_tests(workdir, f"{SCRAPE_INTERVAL_S:g}s")],
+                "alertmanager": alertmanager.address}
     opened: dict[str, Environment] = {}
     try:
         for name in ENVIRONMENTS:
-            opened[name] = open_environment(name, workdir / name)
+            opened[name] = open_environment(name, workdir / name, **alerting)
         # Under the policy file the alerts are generated from: its violations counter feeds the policy rules.
         policy = str(grafana_files.policy_file())
         keys = key_profiles(thresholds)

@@ -311,12 +311,13 @@ class Environment:
         self.path.close()
 
 
-def open_environment(name: str, workdir: Path, path_class: type = CollectorPath) -> Environment:
+def open_environment(name: str, workdir: Path, path_class: type = CollectorPath, **alerting: Any) -> Environment:
+    """`alerting`: Prometheus's rule_files and alertmanager (its alerts then carry the label env=<name>)."""
     workdir.mkdir(parents=True, exist_ok=True)
     path = path_class(workdir, f"grafana-test-{name}")
     try:
-        prometheus = Prometheus([path.scrape_target], workdir / "prometheus",
-                                scrape_interval=f"{SCRAPE_INTERVAL_S:g}s").start()
+        prometheus = Prometheus([path.scrape_target], workdir / "prometheus", scrape_interval=f"{SCRAPE_INTERVAL_S:g}s",
+                                external_labels={"env": name} if alerting else None, **alerting).start()
     except BaseException:
         path.close()
         raise
