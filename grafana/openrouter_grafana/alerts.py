@@ -151,7 +151,7 @@ def team_hourly_budget(settings: Settings) -> Rule | None:
                  "of its hourly LLM budget in the last hour"),
         description=("LLM spend of team {{ $labels.openrouter_team }} (an empty team means calls made "
                      f"without audit_context(team=...)) over the last hour is above its budget: {default} "
-                     f"({settings.policy.source}, default_team and teams)."),
+                     f"({settings.policy_name}, default_team and teams)."),
     )
 
 
@@ -172,7 +172,7 @@ def daily_budget(settings: Settings) -> Rule | None:
                 f"(daily budget {_usd(max_usd)})",
         description=(f"All teams together spent more than {_usd(max_usd)} on LLM calls in the last 24 "
                      "hours (a rolling day, in USD as OpenRouter bills it, BYOK calls at OpenRouter's fee; "
-                     f"the budget is the policy's budget.day in {settings.policy.source})."),
+                     f"the budget is the policy's budget.day in {settings.policy_name})."),
     )
 
 
@@ -338,7 +338,7 @@ def policy_rules(settings: Settings) -> list[Rule]:
         summary=("{{ printf \"%.0f\" $values.B.Value }} calls of team {{ $labels.openrouter_team }} broke policy "
                  f"rule {rule} in the last {window}"),
         description=(f"Policy rule {rule}: {meaning}. The instrumented SDK checks every call against the policy "
-                     f"file ({settings.policy.source}) when the call ends; the audit records of these calls carry "
+                     f"file ({settings.policy_name}) when the call ends; the audit records of these calls carry "
                      "openrouter.policy.violations, and `openrouter-otel audit report` counts them by rule."),
     ) for rule, (title, severity, meaning) in POLICY_RULE_MEANINGS.items()]
 

@@ -48,6 +48,7 @@ class Settings:
     alerts: dict[str, dict[str, Any]]
     runbook_base_url: str
     policy: Policy
+    policy_name: str  # as thresholds.yaml names it (the generated texts must not depend on the checkout's path)
 
     def alert(self, name: str) -> dict[str, Any]:
         return self.alerts[name] or {}
@@ -74,7 +75,8 @@ def load(path: Path = THRESHOLDS_FILE) -> Settings:
     if not isinstance(alerts, dict):
         raise SettingsError("alerts must be a mapping of alert name to its settings")
     _check_alerts(alerts)
-    return Settings(policy.approved_providers, alerts, str(raw.get("runbook_base_url") or ""), policy)
+    return Settings(policy.approved_providers, alerts, str(raw.get("runbook_base_url") or ""), policy,
+                    Path(raw["policy"]).name)
 
 
 def _policy(thresholds_path: Path, name: Any) -> Policy:

@@ -180,6 +180,8 @@ ENV_AUDIT_CHECKPOINT_EVERY: Final = "OTEL_INSTRUMENTATION_OPENROUTER_AUDIT_CHECK
 ENV_POLICY: Final = "OTEL_INSTRUMENTATION_OPENROUTER_POLICY"
 ENV_KEY_METRICS: Final = "OTEL_INSTRUMENTATION_OPENROUTER_KEY_METRICS"
 ENV_KEY_METRICS_INTERVAL: Final = "OTEL_INSTRUMENTATION_OPENROUTER_KEY_METRICS_INTERVAL"
+# Other HTTP clients (httpx, requests): hosts or base URLs besides openrouter.ai whose inference calls are recorded.
+ENV_HOSTS: Final = "OTEL_INSTRUMENTATION_OPENROUTER_HOSTS"
 
 # Baggage keys of audit fields (when propagated or accepted): `openrouter.<field>`, `openrouter.user_id` for enduser.id.
 AUDIT_BAGGAGE_PREFIX: Final = "openrouter."

@@ -148,3 +148,11 @@ def test_runbook_urls_point_at_the_readme_sections_when_a_base_url_is_set(tmp_pa
         base, anchor = rule["annotations"]["runbook_url"].split("#")
         assert base == base_url and anchor in anchors, rule["uid"]
     assert "runbook_url" not in grafana_files.rules()[0]["annotations"]  # the shipped file sets no base URL
+
+
+def test_generated_files_do_not_depend_on_where_the_checkout_is() -> None:
+    from openrouter_grafana import settings
+    from openrouter_grafana.render import generated_files
+
+    for path, text in generated_files(settings.load()).items():
+        assert str(grafana_files.REPO_ROOT) not in text, path
