@@ -42,6 +42,7 @@ class Settings:
     policy: str | None = None
     key_metrics: bool = False
     key_metrics_interval: int = 60
+    hosts: str | None = None
 
     @classmethod
     def load(cls, overrides: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None) -> Settings:
@@ -92,12 +93,13 @@ _ENV_NAMES = {
     "policy": semconv.ENV_POLICY,
     "key_metrics": semconv.ENV_KEY_METRICS,
     "key_metrics_interval": semconv.ENV_KEY_METRICS_INTERVAL,
+    "hosts": semconv.ENV_HOSTS,
 }
 
 # Keywords of instrument() that are settings, as opposed to providers.
 SETTING_KEYWORDS = frozenset(_ENV_NAMES)
 # Comma-separated settings, whose keyword also takes a list of text.
-LIST_SETTINGS = frozenset({"redaction_disable", "audit_baggage_keys", "metrics_teams"})
+LIST_SETTINGS = frozenset({"redaction_disable", "audit_baggage_keys", "metrics_teams", "hosts"})
 
 
 def _joined(raw: Any) -> Any:

@@ -21,6 +21,8 @@ _OPERATION_BY_PATH = (
     ("/embeddings", sc.OPERATION_EMBEDDINGS),
     ("/responses", sc.OPERATION_CHAT),
 )
+# The inference endpoints, as paths under an API base URL.
+INFERENCE_PATHS = tuple(suffix for suffix, _ in _OPERATION_BY_PATH)
 
 # Request parameters recorded under their semantic-convention names: body key -> (attribute, kind).
 _REQUEST_PARAMS = {

@@ -17,7 +17,7 @@ from opentelemetry.instrumentation.utils import unwrap
 from opentelemetry.metrics import get_meter_provider
 from wrapt import wrap_function_wrapper
 
-from openrouter_otel import audit, patch, semconv
+from openrouter_otel import audit, clients, patch, semconv
 from openrouter_otel.call import Telemetry
 from openrouter_otel.config import SETTING_KEYWORDS, Settings
 from openrouter_otel.instruments import Instruments
@@ -122,6 +122,7 @@ class OpenRouterInstrumentor(BaseInstrumentor):  # type: ignore[misc]
             cls = getattr(base_client, class_name, None)
             if cls is not None and hasattr(cls, method):
                 unwrap(cls, method)
+        clients.unwrap_all()
         if self._redaction_installed is not None:
             self._uninstall_redaction()
         self._detach_audit_store()
@@ -142,6 +143,7 @@ class OpenRouterInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         for class_name, method in patch.SEND_METHODS:
             if patch.has_sdk_symbol(base_client, class_name, method):
                 wrap_function_wrapper(base_client, f"{class_name}.{method}", patch.send_wrapper)
+        clients.wrap_all(telemetry)  # the openrouter SDK, httpx, httpx2 and requests, where installed
 
     def _checking(self, wrapper: Callable[..., Any]) -> Callable[..., Any]:
         """The wrapper, checking once more on the first call, for OpenAI instrumentations instrumented after ours

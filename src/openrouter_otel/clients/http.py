@@ -1,0 +1,320 @@
+"""The HTTP-level core every non-`openai` client shares: a request in, a Call; the raw response (JSON or SSE
+bytes) in, the call's result and its end.
+
+OpenRouter's wire format is the same whichever client sends it, so the extraction is the one the `openai`
+wrappers use (extract.py, streams.StreamTracker); a client adapter only says where its request is and how its
+response's bytes are read. A call already recorded by a higher-level wrapper (patch._current_call) is left to it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import weakref
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping
+from urllib.parse import urlsplit
+
+from openrouter_otel import semconv as sc
+from openrouter_otel.call import Call, Telemetry
+from openrouter_otel.config import items
+from openrouter_otel.extract import INFERENCE_PATHS, error_details
+from openrouter_otel.patch import _current_call, _enter, _fail, _leave
+from openrouter_otel.policy import enforce
+from openrouter_otel.streams import StreamTracker, _failed_outcome, record_body
+
+logger = logging.getLogger(__name__)
+
+OPENROUTER_HOST = "openrouter.ai"
+API_PREFIX = "/api/v1/"
+
+
+@dataclass(frozen=True)
+class HttpRequest:
+    """What a Call needs of a request, whichever client built it."""
+
+    method: str
+    url: str
+    headers: Mapping[str, str]
+    content: Any  # bytes, text or None
+
+
+@dataclass
+class _Client:
+    """The request as the `client` Telemetry.start_call reads (base URL, key, default headers)."""
+
+    base_url: str
+    api_key: str | None
+    _custom_headers: Any = None
+
+
+@dataclass
+class _Options:
+    """The request as the `options` Telemetry.start_call reads (openai's FinalRequestOptions' fields)."""
+
+    url: str
+    method: str
+    json_data: Any
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+
+def start_http_call(telemetry: Telemetry, request: HttpRequest) -> Call | None:
+    """A Call for an inference request, or None (another endpoint, a body that is no JSON, or any failure)."""
+    try:
+        parts = urlsplit(request.url)
+        suffix = next((suffix for suffix in INFERENCE_PATHS if parts.path.rstrip("/").endswith(suffix)), None)
+        if suffix is None:
+            return None
+        base_path = parts.path.rstrip("/")[: -len(suffix)]
+        client = _Client(f"{parts.scheme}://{parts.netloc}{base_path}", _bearer_key(request.headers))
+        options = _Options(parts.path, request.method, _json_body(request.content), dict(request.headers))
+        return telemetry.start_call(client, options)
+    except Exception:
+        logger.debug("openrouter-otel: could not read an HTTP request", exc_info=True)
+        return None
+
+
+def _bearer_key(headers: Mapping[str, str]) -> str | None:
+    value = headers.get("authorization") or headers.get("Authorization") or ""
+    scheme, _, key = value.partition(" ")
+    return key.strip() or None if scheme.lower() == "bearer" else None
+
+
+def _json_body(content: Any) -> Any:
+    if isinstance(content, (bytes, bytearray, str)) and content:
+        try:
+            return json.loads(content)
+        except ValueError:
+            return None
+    return None
+
+
+class HostMatcher:
+    """Which URLs are OpenRouter's API: openrouter.ai and its subdomains, and the hosts or base URLs configured."""
+
+    def __init__(self, configured: str | None) -> None:
+        entries = items(configured)
+        self.prefixes = tuple(entry.rstrip("/") + "/" for entry in entries if "://" in entry)
+        self.hosts = frozenset(entry.lower() for entry in entries if "://" not in entry)
+
+    def __call__(self, url: str) -> bool:
+        if url.startswith(self.prefixes):
+            return True
+        parts = urlsplit(url)
+        host = (parts.hostname or "").lower()
+        known = host == OPENROUTER_HOST or host.endswith("." + OPENROUTER_HOST)
+        known = known or host in self.hosts or parts.netloc.lower() in self.hosts
+        return known and API_PREFIX in parts.path + "/"
+
+
+# --- the wrappers, sync and async --------------------------------------------------------------
+
+RequestOf = Callable[[tuple[Any, ...], dict[str, Any]], "HttpRequest | None"]
+ResponseObserver = Callable[[Call, Any, bool], Any]
+
+
+def sync_wrapper(telemetry: Telemetry, request_of: RequestOf, observe: ResponseObserver,
+                 counts_attempts: bool = False) -> Callable[..., Any]:
+    """A wrapt wrapper recording one call around a client's sending method (retries included when it has them).
+
+    `counts_attempts`: the method retries over httpx, whose wrapper then counts the attempts of this call.
+    """
+
+    def wrapper(wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        call = _start(telemetry, request_of, args, kwargs, counts_attempts)
+        if call is None:
+            return wrapped(*args, **kwargs)
+        token = _enter(call)
+        try:
+            enforce(call)
+            response = wrapped(*args, **kwargs)
+        except BaseException as exc:
+            _fail(call, exc)
+            raise
+        finally:
+            _leave(call, token)
+        return observe(call, response, False)
+
+    return wrapper
+
+
+def async_wrapper(telemetry: Telemetry, request_of: RequestOf, observe: ResponseObserver,
+                  counts_attempts: bool = False) -> Callable[..., Any]:
+    async def wrapper(wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        call = _start(telemetry, request_of, args, kwargs, counts_attempts)
+        if call is None:
+            return await wrapped(*args, **kwargs)
+        token = _enter(call)
+        try:
+            enforce(call)
+            response = await wrapped(*args, **kwargs)
+        except BaseException as exc:
+            _fail(call, exc)
+            raise
+        finally:
+            _leave(call, token)
+        return observe(call, response, True)
+
+    return wrapper
+
+
+def host_wrapper(telemetry: Telemetry, is_async: bool, to_request: Callable[[Any], HttpRequest],
+                 observe: ResponseObserver) -> Callable[..., Any]:
+    """The wrapper of a general HTTP client's send(request): records only calls to OpenRouter's hosts."""
+    matcher = HostMatcher(telemetry.settings.hosts)
+
+    def request_of(args: tuple[Any, ...], kwargs: dict[str, Any]) -> HttpRequest | None:
+        request = to_request(kwargs["request"] if "request" in kwargs else args[0])
+        return request if matcher(request.url) else None
+
+    return (async_wrapper if is_async else sync_wrapper)(telemetry, request_of, observe)
+
+
+def _start(telemetry: Telemetry, request_of: RequestOf, args: tuple[Any, ...], kwargs: dict[str, Any],
+           counts_attempts: bool) -> Call | None:
+    current = _current_call.get()
+    if current is not None:  # a higher-level wrapper records this call; count the HTTP attempt if it asked
+        if current in _counting:
+            current.attempts += 1
+        return None
+    try:
+        request = request_of(args, kwargs)
+    except Exception:
+        logger.debug("openrouter-otel: could not find the request of an HTTP call", exc_info=True)
+        return None
+    call = start_http_call(telemetry, request) if request is not None else None
+    if call is not None and counts_attempts:
+        _counting.add(call)
+    return call
+
+
+# Calls whose HTTP attempts the httpx wrapper counts (those of wrappers around a retry loop).
+_counting: weakref.WeakSet[Call] = weakref.WeakSet()
+
+
+# --- the response ------------------------------------------------------------------------------
+
+
+def observe_response(call: Call, response: Any, *, status: Any, streamed: bool, body: Callable[[], bytes],
+                     hook_stream: Callable[[SSEReader], None]) -> None:
+    """Hand a response to the call: a read body is recorded and the call ends; a stream is followed to its end."""
+    try:
+        if isinstance(status, int) and status >= 400:
+            call.error = http_error(status, body() if not streamed else b"")
+            call.finish()
+        elif not streamed:
+            record_body(call, body())
+            call.finish()
+        else:
+            reader = SSEReader(call)
+            hook_stream(reader)
+            weakref.finalize(response, reader.on_collected)
+    except Exception:
+        logger.debug("openrouter-otel: could not observe an HTTP response", exc_info=True)
+        call.finish()
+
+
+def http_error(status: int, content: bytes) -> tuple[str, dict[str, Any], str]:
+    """error.type, attributes and description of an HTTP error status, with OpenRouter's error object if any."""
+    attributes: dict[str, Any] = {sc.HTTP_RESPONSE_STATUS_CODE: status}
+    message = f"HTTP {status}"
+    error = _json_body(content)
+    error = error.get("error") if isinstance(error, Mapping) else None
+    if isinstance(error, Mapping):
+        _, error_attributes, message = error_details(error, default_type=str(status))
+        attributes.update(error_attributes)
+    return (str(status), attributes, message)
+
+
+class SSEReader:
+    """Reads a stream's bytes as the caller's client reads them, into a StreamTracker; ends the call once.
+
+    A stream ends `completed` once `[DONE]` or the end of the body is read, `error` when reading raises,
+    `closed` when the response is closed before that, `abandoned` when it is collected unclosed.
+    """
+
+    def __init__(self, call: Call) -> None:
+        self.tracker = StreamTracker(call)
+        self.call = call
+        self.buffer = b""
+        self.data: list[str] = []
+        self.done = False
+        self.reading = False
+
+    def feed(self, chunk: Any) -> None:
+        try:
+            self.buffer += chunk.encode() if isinstance(chunk, str) else bytes(chunk)
+            *lines, self.buffer = self.buffer.split(b"\n")
+            for line in lines:
+                self._line(line.rstrip(b"\r").decode("utf-8", "replace"))
+        except Exception:
+            logger.debug("openrouter-otel: could not read stream bytes", exc_info=True)
+
+    def _line(self, line: str) -> None:
+        if line.startswith("data:"):
+            self.data.append(line[5:].lstrip())
+        elif not line and self.data:
+            data, self.data = "\n".join(self.data), []
+            if data.strip() == "[DONE]":
+                self.done = True
+                return
+            try:
+                event = json.loads(data)
+            except ValueError:
+                return
+            self.tracker.observe(event)
+            if self.tracker.final is not None:
+                self.done = True
+
+    def iterate(self, chunks: Any) -> Any:
+        """The chunks of a sync byte iterator, observed."""
+        try:
+            while True:
+                self.reading = True
+                try:
+                    chunk = next(chunks)
+                except StopIteration:
+                    self.end("completed")
+                    return
+                finally:
+                    self.reading = False
+                self.feed(chunk)
+                yield chunk
+        except GeneratorExit:
+            raise
+        except BaseException as exc:
+            self.end(_failed_outcome(exc), exc)
+            raise
+
+    async def aiterate(self, chunks: Any) -> Any:
+        try:
+            while True:
+                self.reading = True
+                try:
+                    chunk = await chunks.__anext__()
+                except StopAsyncIteration:
+                    self.end("completed")
+                    return
+                finally:
+                    self.reading = False
+                self.feed(chunk)
+                yield chunk
+        except GeneratorExit:
+            raise
+        except BaseException as exc:
+            self.end(_failed_outcome(exc), exc)
+            raise
+
+    def on_close(self) -> None:
+        if not self.reading:  # closed by the client itself at the end of the body: iterate() ends the call
+            self.end("completed" if self.done else "closed")
+
+    def on_collected(self) -> None:
+        self.end("completed" if self.done else sc.STREAM_OUTCOME_ABANDONED)
+
+    def end(self, outcome: str, error: BaseException | None = None) -> None:
+        if self.buffer:  # a body that does not end with a newline
+            self.feed(b"\n")
+        if self.data:
+            self._line("")
+        self.tracker.end(outcome, error)
