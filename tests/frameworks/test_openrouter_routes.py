@@ -1,0 +1,62 @@
+"""Frameworks that reach OpenRouter without the `openai` SDK: LiteLLM's `openrouter/` route (its own httpx
+handler), recorded by the HTTP-level wrappers with the replay server as a configured OpenRouter host."""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import litellm
+import pytest
+
+from .conftest import API_KEY, MODEL, PROMPT, assert_one_span_per_request, is_app, without
+
+pytestmark = pytest.mark.asyncio(loop_scope="module")
+
+MESSAGES = [{"role": "user", "content": PROMPT}]
+# The replay server stamps `created` with the current second: two runs may straddle one.
+STAMPED = frozenset({"created"})
+
+
+@pytest.fixture
+def instrument_hosts(pipelines: Any, replay_server: Any, instrument: Any) -> Callable[[], Any]:
+    def _instrument() -> Any:
+        pipelines.span_exporter.clear()
+        pipelines.log_exporter.clear()
+        replay_server.clear_requests()
+        return instrument(hosts=[replay_server.base_url])
+
+    return _instrument
+
+
+def litellm_request(replay_server: Any, **options: Any) -> dict[str, Any]:
+    return dict(model=f"openrouter/{MODEL}", api_base=replay_server.base_url, api_key=API_KEY, messages=MESSAGES,
+                max_retries=0, **options)
+
+
+def test_litellm_openrouter_route(pipelines, replay_server, instrument_hosts, app_span):
+    baseline = without(litellm.completion(**litellm_request(replay_server)).model_dump(), STAMPED)
+    instrument_hosts()
+    with app_span():
+        assert without(litellm.completion(**litellm_request(replay_server)).model_dump(), STAMPED) == baseline
+    assert_one_span_per_request(pipelines, replay_server, requests=1, stream=False, parent=is_app)
+
+
+def test_litellm_openrouter_route_stream(pipelines, replay_server, instrument_hosts, app_span):
+    def stream() -> list[Any]:
+        chunks = litellm.completion(**litellm_request(replay_server, stream=True))
+        return without([chunk.model_dump() for chunk in chunks], STAMPED)
+
+    baseline = stream()
+    instrument_hosts()
+    with app_span():
+        assert stream() == baseline
+    assert_one_span_per_request(pipelines, replay_server, requests=1, stream=True, parent=is_app)
+
+
+async def test_litellm_openrouter_route_async(pipelines, replay_server, instrument_hosts, app_span):
+    baseline = without((await litellm.acompletion(**litellm_request(replay_server))).model_dump(), STAMPED)
+    instrument_hosts()
+    with app_span():
+        assert without((await litellm.acompletion(**litellm_request(replay_server))).model_dump(), STAMPED) == baseline
+    assert_one_span_per_request(pipelines, replay_server, requests=1, stream=False, parent=is_app)
+
