@@ -1,5 +1,6 @@
 """Frameworks that reach OpenRouter without the `openai` SDK: LiteLLM's `openrouter/` route (its own httpx
-handler), recorded by the HTTP-level wrappers with the replay server as a configured OpenRouter host."""
+handler) and DSPy's default engine, recorded by the HTTP-level wrappers with the replay server as a configured
+OpenRouter host, once per request even where the openai SDK is underneath too."""
 
 from __future__ import annotations
 
@@ -60,3 +61,36 @@ async def test_litellm_openrouter_route_async(pipelines, replay_server, instrume
         assert without((await litellm.acompletion(**litellm_request(replay_server))).model_dump(), STAMPED) == baseline
     assert_one_span_per_request(pipelines, replay_server, requests=1, stream=False, parent=is_app)
 
+
+# DSPy 3.4's default engine: `openrouter/` models through LiteLLM's own httpx handler, `openai/` models through
+# the openai SDK (over httpx2): each is one span, whichever wrapper sees it first.
+@pytest.mark.parametrize("route", ["openrouter", "openai"])
+def test_dspy_default_engine(pipelines, replay_server, instrument_hosts, app_span, route):
+    dspy = pytest.importorskip("dspy")
+    lm = dspy.LM(f"{route}/{MODEL}", api_base=replay_server.base_url, api_key=API_KEY, cache=False, num_retries=0)
+    baseline = lm(PROMPT)
+    instrument_hosts()
+    with app_span():
+        assert lm(PROMPT) == baseline
+    assert_one_span_per_request(pipelines, replay_server, requests=1, stream=False, parent=is_app)
+
+
+async def test_dspy_default_engine_async(pipelines, replay_server, instrument_hosts, app_span):
+    dspy = pytest.importorskip("dspy")
+    lm = dspy.LM(f"openrouter/{MODEL}", api_base=replay_server.base_url, api_key=API_KEY, cache=False, num_retries=0)
+    baseline = await lm.acall(PROMPT)
+    instrument_hosts()
+    with app_span():
+        assert await lm.acall(PROMPT) == baseline
+    assert_one_span_per_request(pipelines, replay_server, requests=1, stream=False, parent=is_app)
+
+
+def test_uninstrument_removes_the_dspy_transport_wrappers(instrument):
+    wrapt = pytest.importorskip("wrapt")
+    transports = pytest.importorskip("dspy._vendor.lm15.transports._sync")
+    instrument()
+    assert isinstance(vars(transports.StdlibTransport)["stream"], wrapt.FunctionWrapper)
+    from openrouter_otel import OpenRouterInstrumentor
+
+    OpenRouterInstrumentor().uninstrument()
+    assert not isinstance(vars(transports.StdlibTransport)["stream"], wrapt.FunctionWrapper)

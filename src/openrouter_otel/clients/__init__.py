@@ -1,4 +1,5 @@
-"""Clients other than the `openai` SDK: the official `openrouter` SDK, and plain httpx, httpx2 and requests.
+"""Clients other than the `openai` SDK: the official `openrouter` SDK, plain httpx, httpx2 and requests, and
+DSPy's vendored lm15 transport.
 
 Each adapter module names its wrap points, `WRAPS` = (module, class, method, is_async), and makes a wrapper
 for each (`wrapper(telemetry, is_async)`); a module that is not installed is skipped. The shared HTTP-level
@@ -22,6 +23,7 @@ ADAPTERS = (
     "openrouter_otel.clients.openrouter_sdk",
     "openrouter_otel.clients.httpx_clients",
     "openrouter_otel.clients.requests_client",
+    "openrouter_otel.clients.lm15",
 )
 
 

@@ -230,7 +230,8 @@ class SSEReader:
     """Reads a stream's bytes as the caller's client reads them, into a StreamTracker; ends the call once.
 
     A stream ends `completed` once `[DONE]` or the end of the body is read, `error` when reading raises,
-    `closed` when the response is closed before that, `abandoned` when it is collected unclosed.
+    `closed` when the response is closed before that, `abandoned` when it is collected unclosed. A body
+    with no SSE event in it (one JSON document read through a stream) is recorded as a plain response.
     """
 
     def __init__(self, call: Call) -> None:
@@ -240,10 +241,14 @@ class SSEReader:
         self.data: list[str] = []
         self.done = False
         self.reading = False
+        self.body: bytearray | None = bytearray()  # kept until the first SSE event shows it is a stream
 
     def feed(self, chunk: Any) -> None:
         try:
-            self.buffer += chunk.encode() if isinstance(chunk, str) else bytes(chunk)
+            chunk = chunk.encode() if isinstance(chunk, str) else bytes(chunk)
+            if self.body is not None:
+                self.body += chunk
+            self.buffer += chunk
             *lines, self.buffer = self.buffer.split(b"\n")
             for line in lines:
                 self._line(line.rstrip(b"\r").decode("utf-8", "replace"))
@@ -262,6 +267,7 @@ class SSEReader:
                 event = json.loads(data)
             except ValueError:
                 return
+            self.body = None
             self.tracker.observe(event)
             if self.tracker.final is not None:
                 self.done = True
@@ -317,4 +323,11 @@ class SSEReader:
             self.feed(b"\n")
         if self.data:
             self._line("")
+        if self.body and self.body.lstrip().startswith(b"{") and not self.tracker.ended:
+            self.tracker.ended = True
+            record_body(self.call, bytes(self.body))
+            if error is not None:
+                self.call.record_error(error)
+            self.call.finish()
+            return
         self.tracker.end(outcome, error)
