@@ -196,3 +196,42 @@ def test_abandoned_httpx_stream_ends_once_when_collected(traced, replay_server):
     assert traced.only_span().attributes[sc.OPENROUTER_STREAM_OUTCOME] == sc.STREAM_OUTCOME_ABANDONED
     assert len(traced.audit_records()) == 1
     client.close()
+
+
+@pytest.fixture(scope="module")
+def served_sse(replay_server: Any) -> bytes:
+    with httpx.stream("POST", url(replay_server), json=STREAM_BODY, headers=HEADERS) as response:
+        return response.read()
+
+
+def test_stream_bytes_split_anywhere_record_the_same_and_reach_the_caller_unchanged(traced, served_sse):
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    served = streamed_summary(sse_payloads(served_sse.decode()))
+
+    @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @given(st.lists(st.integers(0, len(served_sse)), max_size=12).map(sorted))
+    def check(cuts: list[int]) -> None:
+        bounds = [0, *cuts, len(served_sse)]
+        chunks = [served_sse[start:end] for start, end in zip(bounds, bounds[1:])]
+        transport = httpx.MockTransport(lambda request: httpx.Response(
+            200, headers={"content-type": "text/event-stream"}, stream=_Chunks(chunks)))
+        traced.span_exporter.clear()
+        with httpx.Client(transport=transport) as client:  # openrouter.ai itself: no network, a mock transport
+            with client.stream("POST", "https://openrouter.ai/api/v1/chat/completions", json=STREAM_BODY,
+                               headers=HEADERS) as response:
+                assert b"".join(response.iter_bytes()) == served_sse
+        span = traced.only_span()
+        assert_served(span, served)
+        assert span.attributes[sc.OPENROUTER_STREAM_OUTCOME] == "completed"
+
+    check()
+
+
+class _Chunks(httpx.SyncByteStream):
+    def __init__(self, chunks: list[bytes]) -> None:
+        self.chunks = chunks
+
+    def __iter__(self) -> Any:
+        yield from self.chunks
