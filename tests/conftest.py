@@ -130,3 +130,13 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
+
+
+def _sdk_http_module() -> Any:
+    """The HTTP library the installed openai SDK is built on: httpx2 in openai 3.x, httpx in 2.x."""
+    import openai._base_client as base_client
+
+    return getattr(base_client, "httpx2", None) or base_client.httpx
+
+
+SDK_HTTPX = _sdk_http_module()

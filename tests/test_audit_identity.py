@@ -8,7 +8,6 @@ import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
-import httpx2
 import openai
 import pytest
 from opentelemetry import context, propagate
@@ -17,7 +16,7 @@ from openrouter_otel import audit_context
 from openrouter_otel import semconv as sc
 from openrouter_otel.audit import current_audit_attributes
 
-from .conftest import TEST_API_KEY
+from .conftest import SDK_HTTPX, TEST_API_KEY
 
 MESSAGES = [{"role": "user", "content": "hi"}]
 FORGED = "openrouter.user_id=ceo,openrouter.team=finance-7f3a9c"
@@ -105,7 +104,7 @@ def inject_like_an_http_instrumentation(request):
 
 @pytest.fixture
 def propagating_client(replay_server):
-    http_client = httpx2.Client(event_hooks={"request": [inject_like_an_http_instrumentation]})
+    http_client = SDK_HTTPX.Client(event_hooks={"request": [inject_like_an_http_instrumentation]})
     sdk_client = openai.OpenAI(base_url=replay_server.base_url, api_key=TEST_API_KEY, max_retries=0,
                                http_client=http_client)
     yield sdk_client

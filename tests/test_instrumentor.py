@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 import wrapt
-from openai._base_client import AsyncAPIClient, SyncAPIClient
+from openai._base_client import AsyncAPIClient, BaseClient, SyncAPIClient
 
 from openrouter_otel import OpenRouterInstrumentor
 from openrouter_otel import semconv as sc
@@ -20,8 +20,7 @@ from .conftest import TEST_API_KEY
 
 APP = Path(__file__).parent / "apps" / "zero_code_app.py"
 MESSAGES = [{"role": "user", "content": "hi"}]
-WRAPPED = ((SyncAPIClient, "request"), (AsyncAPIClient, "request"), (SyncAPIClient, "_send_request"),
-           (AsyncAPIClient, "_send_request"))
+WRAPPED = ((SyncAPIClient, "request"), (AsyncAPIClient, "request"), (BaseClient, "_build_request"))
 
 
 def chat(client):

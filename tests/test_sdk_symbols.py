@@ -16,14 +16,14 @@ def warnings_naming(caplog, symbol: str) -> list[str]:
     return [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING and symbol in r.getMessage()]
 
 
-def test_a_missing_send_request_is_warned_about_once(pipelines, client, caplog, monkeypatch):
+def test_a_missing_attempt_hook_is_warned_about_once(pipelines, client, caplog, monkeypatch):
     monkeypatch.setattr(patch, "_warned_missing", set())
-    monkeypatch.delattr(base_client.SyncAPIClient, "_send_request")
+    monkeypatch.delattr(base_client.BaseClient, "_build_request")
     for _ in range(2):
         instrumentor = OpenRouterInstrumentor()
         instrumentor.instrument(**pipelines.providers())
         instrumentor.uninstrument()
-    assert len(warnings_naming(caplog, "openai._base_client.SyncAPIClient._send_request")) == 1
+    assert len(warnings_naming(caplog, "openai._base_client.BaseClient._build_request")) == 1
 
 
 def test_a_missing_response_class_is_warned_about_and_the_call_still_works(instrument, client, caplog, monkeypatch):

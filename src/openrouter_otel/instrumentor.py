@@ -118,7 +118,7 @@ class OpenRouterInstrumentor(BaseInstrumentor):  # type: ignore[misc]
     def _uninstrument(self, **kwargs: Any) -> None:
         audit.configure(propagate=False)
         base_client = importlib.import_module(patch.BASE_CLIENT_MODULE)
-        for class_name, method in (*patch.REQUEST_METHODS, *patch.SEND_METHODS):
+        for class_name, method in (*patch.REQUEST_METHODS, *patch.ATTEMPT_METHODS):
             cls = getattr(base_client, class_name, None)
             if cls is not None and hasattr(cls, method):
                 unwrap(cls, method)
@@ -140,9 +140,9 @@ class OpenRouterInstrumentor(BaseInstrumentor):  # type: ignore[misc]
             wrap_function_wrapper(base_client, f"{sync_cls}.request", self._checking(patch.sync_request_wrapper(telemetry)))
         if patch.has_sdk_symbol(base_client, async_cls, "request"):
             wrap_function_wrapper(base_client, f"{async_cls}.request", self._checking(patch.async_request_wrapper(telemetry)))
-        for class_name, method in patch.SEND_METHODS:
+        for class_name, method in patch.ATTEMPT_METHODS:
             if patch.has_sdk_symbol(base_client, class_name, method):
-                wrap_function_wrapper(base_client, f"{class_name}.{method}", patch.send_wrapper)
+                wrap_function_wrapper(base_client, f"{class_name}.{method}", patch.attempt_wrapper)
         clients.wrap_all(telemetry)  # the openrouter SDK, httpx, httpx2 and requests, where installed
 
     def _checking(self, wrapper: Callable[..., Any]) -> Callable[..., Any]:

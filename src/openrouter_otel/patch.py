@@ -2,7 +2,8 @@
 
 One wrap point covers every API: `SyncAPIClient.request` / `AsyncAPIClient.request`, through which
 `create`, `parse`, the stream helpers, `with_raw_response` and `with_streaming_response` all pass. It
-runs once per logical call, around the SDK's own retry loop; `_send_request` counts the attempts.
+runs once per logical call, around the SDK's own retry loop; `BaseClient._build_request`, which the loop
+calls once per attempt in every supported release (2.0 has no `_send_request`), counts the attempts.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ logger = logging.getLogger(__name__)
 BASE_CLIENT_MODULE = "openai._base_client"
 # (class, method) pairs wrapped in BASE_CLIENT_MODULE.
 REQUEST_METHODS = (("SyncAPIClient", "request"), ("AsyncAPIClient", "request"))
-SEND_METHODS = (("SyncAPIClient", "_send_request"), ("AsyncAPIClient", "_send_request"))
+ATTEMPT_METHODS = (("BaseClient", "_build_request"),)
 
 _warned_missing: set[str] = set()
 
@@ -94,8 +95,8 @@ def async_request_wrapper(telemetry: Telemetry) -> Callable[..., Any]:
     return wrapper
 
 
-def send_wrapper(wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-    """Counts HTTP attempts of the current call. Works for sync and async: it returns the coroutine unawaited."""
+def attempt_wrapper(wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    """Counts HTTP attempts of the current call (`_build_request` is synchronous on both clients)."""
     call = _current_call.get()
     if call is not None:
         call.attempts += 1
