@@ -24,7 +24,7 @@ fi
 # Instructor 1.17 pins jiter<0.15 while openai 3.57 needs jiter>=0.16, so pip would resolve both only by
 # falling back to an old openai. It works with the newer jiter (tests/frameworks/test_instructor.py proves
 # it), so it is installed without its pins, next to the dependencies it has beyond the extra's.
-.venv/bin/python -m pip install --quiet "docstring-parser>=0.16,<1" "typer>=0.9,<1" "rich>=13.7" "tenacity>=8.2.3" \
+.venv/bin/python -m pip install --quiet "docstring-parser>=0.16,<1" "typer>=0.9,<1" "rich>=13.7,<15" "tenacity>=8.2.3" \
   "jinja2>=3.1.4" "aiohttp>=3.9" "regex>=2023"
 .venv/bin/python -m pip install --quiet --no-deps "instructor==1.17.0"
 

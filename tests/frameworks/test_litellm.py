@@ -16,6 +16,11 @@ pytestmark = pytest.mark.asyncio(loop_scope="module")
 MESSAGES = [{"role": "user", "content": PROMPT}]
 
 
+def without_created(chunk) -> dict:
+    """A streamed chunk as LiteLLM builds it, less `created`, which LiteLLM stamps with the current second."""
+    return {key: value for key, value in chunk.model_dump().items() if key != "created"}
+
+
 def request(replay_server, **options):
     return dict(model=f"openai/{MODEL}", api_base=replay_server.base_url, api_key=API_KEY, messages=MESSAGES,
                 max_retries=0, extra_headers=scenario("chat"), **options)
@@ -32,7 +37,7 @@ def test_completion(pipelines, replay_server, instrument_after_baseline, app_spa
 # LiteLLM reads the SDK's stream one `for ... return` loop per chunk: each chunk starts a new iteration.
 def test_completion_stream(pipelines, replay_server, instrument_after_baseline, app_span):
     def stream():
-        return [chunk.model_dump() for chunk in litellm.completion(**request(replay_server, stream=True))]
+        return [without_created(chunk) for chunk in litellm.completion(**request(replay_server, stream=True))]
 
     baseline = stream()
     instrument_after_baseline()
@@ -43,7 +48,7 @@ def test_completion_stream(pipelines, replay_server, instrument_after_baseline, 
 
 async def astream(replay_server):
     stream = await litellm.acompletion(**request(replay_server, stream=True))
-    return [chunk.model_dump() async for chunk in stream]
+    return [without_created(chunk) async for chunk in stream]
 
 
 async def test_acompletion_stream(pipelines, replay_server, instrument_after_baseline, app_span):
