@@ -373,3 +373,26 @@ def test_zero_code_users_get_the_store_from_the_environment(replay_server, tmp_p
     assert completed.returncode == 0, completed.stderr
     table = rows(audit_db)
     assert len(table) == 1 and table[0]["served_model"] == "openai/gpt-4o-mini" and table[0]["trace_id"]
+
+
+def test_the_report_shows_budget_use_this_period_from_the_policy(instrument, client, audit_db, capsys, tmp_path):
+    instrument(audit_db=str(audit_db), audit_db_sync=True)
+    make_calls(client, 6)
+    policy = tmp_path / "policy.yaml"
+    policy.write_text("version: 1\napproved_providers: [Anthropic]\nteams:\n  research:\n    budget: {day: 0.001}\n"
+                      "budget: {month: 10}\n")
+    code, out, _ = cli("audit", "report", "--db", str(audit_db), "--policy", str(policy), "--format", "json",
+                       capsys=capsys)
+    assert code == 0
+    use = {(row["scope"], row["name"], row["period"]): row for row in json.loads(out)["budget_use"]}
+    with sqlite3.connect(audit_db) as db:
+        research, total = db.execute("SELECT SUM(CASE WHEN team = 'research' THEN cost_usd END), SUM(cost_usd) "
+                                     "FROM audit_log").fetchone()
+    assert use[("team", "research", "day")]["spent_usd"] == pytest.approx(research)
+    assert use[("team", "research", "day")]["share"] == pytest.approx(research / 0.001, rel=1e-5)
+    assert use[("total", "(all)", "month")]["spent_usd"] == pytest.approx(total)
+    assert not any(key[1] == "support" for key in use)  # no budget set for it
+    assert any(row["approved"] == "NOT APPROVED" for row in json.loads(out)["by_provider"])  # the policy's list
+    policy.write_text("version: 1\nbudget: {day: -5}\n")
+    code, _, err = cli("audit", "report", "--db", str(audit_db), "--policy", str(policy), capsys=capsys)
+    assert code == 2 and len(err.strip().splitlines()) == 1 and f"{policy}:2" in err

@@ -30,7 +30,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     report.add_argument("--until", help="end of the window (exclusive), same forms")
     report.add_argument("--format", choices=("table", "csv", "json"), default="table")
     report.add_argument("--approved-providers", default="", metavar="A,B",
-                        help="upstream providers that are approved; others are flagged")
+                        help="upstream providers that are approved; others are flagged (default: the policy's)")
+    report.add_argument("--policy", default=os.environ.get(sc.ENV_POLICY),
+                        help=f"the policy file, for budget use and approved providers (default: ${sc.ENV_POLICY})")
 
     check = actions.add_parser("verify", parents=[common], help="check the hash chain (and published checkpoints)")
     check.add_argument("--checkpoint", action="append", default=[], metavar="SEQ:HASH|FILE",
@@ -84,11 +86,31 @@ def _report(store: Any, args: argparse.Namespace, out: TextIO) -> int:
         until = parse_moment(args.until) if args.until else None
     except ValueError as error:
         raise UserError(f"cannot read the time {error}; use e.g. 2026-12-01, 2026-12-01T12:00:00Z or 24h", 2) from None
+    policy = _load_policy(args.policy)
     approved = [name.strip() for name in args.approved_providers.split(",") if name.strip()]
+    if not approved and policy is not None and policy.approved_providers:
+        approved = list(policy.approved_providers)
     sections = build_report(store, since, until, approved)
+    if policy is not None:
+        from openrouter_otel.audit_store.report import budget_section
+
+        sections.append(budget_section(store, policy))
     window = {"since": since.isoformat() if since else None, "until": until.isoformat() if until else None}
     out.write(render(sections, args.format, window))
     return 0
+
+
+def _load_policy(path: str | None) -> Any:
+    if not path:
+        return None
+    from openrouter_otel.policy import PolicyError, load_policy
+
+    try:
+        return load_policy(path)
+    except PolicyError as error:  # names the file and the line already
+        raise UserError(str(error), 2) from None
+    except OSError as error:
+        raise UserError(f"--policy {path}: cannot read it ({error.strerror or error})", 2) from None
 
 
 def _verify(store: Any, args: argparse.Namespace, out: TextIO) -> int:

@@ -67,6 +67,38 @@ def build_report(store: AuditStore, since: datetime | None, until: datetime | No
     return [_flag_providers(section, approved_providers) for section in sections]
 
 
+_PERIOD_STARTS = {"hour": "%Y-%m-%dT%H:00:00.000000Z", "day": "%Y-%m-%dT00:00:00.000000Z",
+                  "month": "%Y-%m-01T00:00:00.000000Z"}
+
+
+def budget_section(store: AuditStore, policy: Any, now: datetime | None = None) -> Section:
+    """Spend in the current calendar hour / day / month (UTC) of every budget the policy sets, from the store.
+
+    The SDK checks the same budgets per process as calls end; this is the figure across every process that
+    wrote the store."""
+    now = now or datetime.now(timezone.utc)
+    starts = {period: now.strftime(pattern) for period, pattern in _PERIOD_STARTS.items()}
+    rows: list[tuple[Any, ...]] = []
+    for scope, column, name, budget in _budgets(store, policy):
+        for period, limit in budget.limits:
+            where = f"{column} = ?" if column else "1 = 1"
+            parameters = (name, starts[period]) if column else (starts[period],)
+            spent = store.query(f"SELECT ROUND(COALESCE(SUM(cost_usd), 0), 10) FROM {TABLE} "
+                                f"WHERE {where} AND ts >= ?", parameters)[0][0]
+            rows.append((scope, name or "(all)", period, spent, limit, round(spent / limit, 6) if limit else None))
+    return Section("budget_use", "Budget use this period (policy)", ("scope", "name", "period", "spent_usd",
+                                                                      "budget_usd", "share"), rows)
+
+
+def _budgets(store: AuditStore, policy: Any) -> list[tuple[str, str | None, str | None, Any]]:
+    teams = {team for (team,) in store.query(f"SELECT DISTINCT team FROM {TABLE} WHERE team IS NOT NULL")}
+    users = {user for (user,) in store.query(f"SELECT DISTINCT user_id FROM {TABLE} WHERE user_id IS NOT NULL")}
+    found: list[tuple[str, str | None, str | None, Any]] = [("total", None, None, policy.budget)]
+    found += [("team", "team", team, policy.team(team).budget) for team in sorted(teams | set(policy.teams))]
+    found += [("user", "user_id", user, policy.user(user).budget) for user in sorted(users | set(policy.users))]
+    return [entry for entry in found if entry[3].limits]
+
+
 def _run(store: AuditStore, sql: str, window: dict[str, str]) -> list[tuple[Any, ...]]:
     return store.query(sql, window)
 
