@@ -53,11 +53,17 @@ def _options_of(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     return options
 
 
-def sync_request_wrapper(telemetry: Telemetry) -> Callable[..., Any]:
+# How a wrapper finds its call: (instance, args, kwargs) -> a started Call, or None to leave the call alone.
+StartCall = Callable[[Any, tuple[Any, ...], dict[str, Any]], "Call | None"]
+# How a wrapper hands the result over: (call, result, is_async) -> what the caller receives.
+ObserveResult = Callable[[Call, Any, bool], Any]
+
+
+def sync_call_wrapper(start: StartCall, observe: ObserveResult) -> Callable[..., Any]:
+    """A wrapt wrapper recording one call around a sending method: the one shape every client's wrapper has."""
+
     def wrapper(wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        if _current_call.get() is not None:  # a nested request (e.g. a paginator) belongs to the outer call
-            return wrapped(*args, **kwargs)
-        call = telemetry.start_call(instance, _options_of(args, kwargs))
+        call = start(instance, args, kwargs)
         if call is None:
             return wrapped(*args, **kwargs)
         token = _enter(call)
@@ -69,16 +75,14 @@ def sync_request_wrapper(telemetry: Telemetry) -> Callable[..., Any]:
             raise
         finally:
             _leave(call, token)
-        return observe_result(call, result, is_async=False)
+        return observe(call, result, False)
 
     return wrapper
 
 
-def async_request_wrapper(telemetry: Telemetry) -> Callable[..., Any]:
+def async_call_wrapper(start: StartCall, observe: ObserveResult) -> Callable[..., Any]:
     async def wrapper(wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        if _current_call.get() is not None:
-            return await wrapped(*args, **kwargs)
-        call = telemetry.start_call(instance, _options_of(args, kwargs))
+        call = start(instance, args, kwargs)
         if call is None:
             return await wrapped(*args, **kwargs)
         token = _enter(call)
@@ -90,9 +94,26 @@ def async_request_wrapper(telemetry: Telemetry) -> Callable[..., Any]:
             raise
         finally:
             _leave(call, token)
-        return observe_result(call, result, is_async=True)
+        return observe(call, result, True)
 
     return wrapper
+
+
+def _openai_start(telemetry: Telemetry) -> StartCall:
+    def start(instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Call | None:
+        if _current_call.get() is not None:  # a nested request (e.g. a paginator) belongs to the outer call
+            return None
+        return telemetry.start_call(instance, _options_of(args, kwargs))
+
+    return start
+
+
+def sync_request_wrapper(telemetry: Telemetry) -> Callable[..., Any]:
+    return sync_call_wrapper(_openai_start(telemetry), observe_result)
+
+
+def async_request_wrapper(telemetry: Telemetry) -> Callable[..., Any]:
+    return async_call_wrapper(_openai_start(telemetry), observe_result)
 
 
 def attempt_wrapper(wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:

@@ -19,8 +19,7 @@ from openrouter_otel import semconv as sc
 from openrouter_otel.call import Call, Telemetry
 from openrouter_otel.config import items
 from openrouter_otel.extract import INFERENCE_PATHS, error_details
-from openrouter_otel.patch import _current_call, _enter, _fail, _leave
-from openrouter_otel.policy import enforce
+from openrouter_otel.patch import StartCall, _current_call, async_call_wrapper, sync_call_wrapper
 from openrouter_otel.streams import StreamTracker, _failed_outcome, record_body
 
 logger = logging.getLogger(__name__)
@@ -119,43 +118,16 @@ def sync_wrapper(telemetry: Telemetry, request_of: RequestOf, observe: ResponseO
 
     `counts_attempts`: the method retries over httpx, whose wrapper then counts the attempts of this call.
     """
-
-    def wrapper(wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        call = _start(telemetry, request_of, args, kwargs, counts_attempts)
-        if call is None:
-            return wrapped(*args, **kwargs)
-        token = _enter(call)
-        try:
-            enforce(call)
-            response = wrapped(*args, **kwargs)
-        except BaseException as exc:
-            _fail(call, exc)
-            raise
-        finally:
-            _leave(call, token)
-        return observe(call, response, False)
-
-    return wrapper
+    return sync_call_wrapper(_starter(telemetry, request_of, counts_attempts), observe)
 
 
 def async_wrapper(telemetry: Telemetry, request_of: RequestOf, observe: ResponseObserver,
                   counts_attempts: bool = False) -> Callable[..., Any]:
-    async def wrapper(wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        call = _start(telemetry, request_of, args, kwargs, counts_attempts)
-        if call is None:
-            return await wrapped(*args, **kwargs)
-        token = _enter(call)
-        try:
-            enforce(call)
-            response = await wrapped(*args, **kwargs)
-        except BaseException as exc:
-            _fail(call, exc)
-            raise
-        finally:
-            _leave(call, token)
-        return observe(call, response, True)
+    return async_call_wrapper(_starter(telemetry, request_of, counts_attempts), observe)
 
-    return wrapper
+
+def _starter(telemetry: Telemetry, request_of: RequestOf, counts_attempts: bool) -> StartCall:
+    return lambda instance, args, kwargs: _start(telemetry, request_of, args, kwargs, counts_attempts)
 
 
 def host_wrapper(telemetry: Telemetry, is_async: bool, to_request: Callable[[Any], HttpRequest],
