@@ -27,7 +27,7 @@ from openrouter_otel.errors import UserError
 from openrouter_otel.extract import api_key_fingerprint
 from openrouter_otel.package import _instruments
 
-DEFAULT_BASE_URL = "https://openrouter.ai/api/v1"
+DEFAULT_BASE_URL = semconv.OPENROUTER_BASE_URL
 ENV_BASE_URL = "OPENROUTER_BASE_URL"
 ENV_API_KEY = "OPENROUTER_API_KEY"
 ENTRY_POINT_GROUP, ENTRY_POINT_NAME = "opentelemetry_instrumentor", "openrouter"

@@ -29,7 +29,7 @@ from openrouter_otel.audit import audit_context
 from openrouter_otel.errors import UserError
 from openrouter_otel.instrumentor import OpenRouterInstrumentor
 
-OPENROUTER_URL = "https://openrouter.ai/api/v1"
+OPENROUTER_URL = sc.OPENROUTER_BASE_URL
 DEMO_KEY = "sk-or-v1-demo"  # any key works against the embedded server; this one looks like no real key
 MESSAGES = [{"role": "user", "content": "In one sentence: why do audit logs need prompt hashes?"}]
 PII_MESSAGES = [{"role": "user", "content": "Draft a reply to jane.doe@example.com, card 4111 1111 1111 1111."}]

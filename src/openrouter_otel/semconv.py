@@ -47,6 +47,8 @@ OPERATION_CHAT: Final = "chat"
 OPERATION_TEXT_COMPLETION: Final = "text_completion"
 OPERATION_EMBEDDINGS: Final = "embeddings"
 PROVIDER_OPENROUTER: Final = "openrouter"
+# OpenRouter's API, where the command line goes when no base URL is given.
+OPENROUTER_BASE_URL: Final = "https://openrouter.ai/api/v1"
 PROVIDER_OPENAI: Final = "openai"
 TOKEN_TYPE_INPUT: Final = "input"
 TOKEN_TYPE_OUTPUT: Final = "output"
