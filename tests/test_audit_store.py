@@ -13,6 +13,8 @@ from typing import Any
 import openai
 import pytest
 
+from openrouter_otel import semconv as sc
+
 from openrouter_otel.audit_store.chain import Checkpoint
 from openrouter_otel.audit_store.exporter import AuditStoreExporter
 from openrouter_otel.audit_store.rows import AuditRecord
@@ -92,11 +94,11 @@ def test_the_chain_head_is_published_as_a_checkpoint_log_record(stored, audit_db
     from openrouter_otel import OpenRouterInstrumentor
 
     OpenRouterInstrumentor().flush_audit_store()
-    checkpoints = [record for record in stored.audit_records() if record.event_name == "openrouter.audit.checkpoint"]
+    checkpoints = [record for record in stored.audit_records() if record.event_name == sc.AUDIT_CHECKPOINT_EVENT_NAME]
     assert checkpoints, "no checkpoint published"
     last = checkpoints[-1].attributes
     head = AuditStore(audit_db, create=False).head()
-    assert (last["openrouter.audit.seq"], last["openrouter.audit.hash"]) == (head.seq, head.hash)
+    assert (last[sc.AUDIT_CHECKPOINT_SEQ], last[sc.AUDIT_CHECKPOINT_HASH]) == (head.seq, head.hash)
     assert len(checkpoints) >= len(SCENARIOS) // 3
 
 
@@ -234,7 +236,7 @@ def test_a_locked_or_full_database_loses_no_record(audit_db, monkeypatch):
 
     def log(suffix: str) -> Any:
         item = record(suffix, int(suffix))
-        return LogRecord(timestamp=item.timestamp_ns, attributes=dict(item.attributes), event_name="openrouter.audit")
+        return LogRecord(timestamp=item.timestamp_ns, attributes=dict(item.attributes), event_name=sc.AUDIT_EVENT_NAME)
 
     exporter.export([log("1"), log("2")])
     failing["on"] = False
@@ -275,14 +277,14 @@ def otlp_value(value: Any) -> dict[str, Any]:
     return {"stringValue": str(value)}
 
 
-def otlp_record(item: AuditRecord, event_name: str = "openrouter.audit") -> dict[str, Any]:
+def otlp_record(item: AuditRecord, event_name: str = sc.AUDIT_EVENT_NAME) -> dict[str, Any]:
     return {"timeUnixNano": str(item.timestamp_ns), "eventName": event_name, "traceId": item.trace_id,
             "spanId": item.span_id, "attributes": [{"key": k, "value": otlp_value(v)} for k, v in item.attributes.items()]}
 
 
 def checkpoint_record(head: Checkpoint) -> dict[str, Any]:
     item = AuditRecord(head.to_attributes("sha256", None, "x"), 1, None, None, None)
-    record = otlp_record(item, "openrouter.audit.checkpoint")
+    record = otlp_record(item, sc.AUDIT_CHECKPOINT_EVENT_NAME)
     del record["traceId"], record["spanId"]
     return record
 

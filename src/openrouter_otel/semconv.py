@@ -141,6 +141,12 @@ COST_BUCKETS: Final = (0.00001, 0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0
 AUDIT_EVENT_NAME: Final = "openrouter.audit"
 # The audit store's chain head, published so it is also held outside the machine.
 AUDIT_CHECKPOINT_EVENT_NAME: Final = "openrouter.audit.checkpoint"
+# Its attributes: the head's row number and hash, how the chain is hashed, which store, which HMAC key (an id).
+AUDIT_CHECKPOINT_SEQ: Final = "openrouter.audit.seq"
+AUDIT_CHECKPOINT_HASH: Final = "openrouter.audit.hash"
+AUDIT_CHECKPOINT_ALGORITHM: Final = "openrouter.audit.algorithm"
+AUDIT_CHECKPOINT_STORE_ID: Final = "openrouter.audit.store_id"
+AUDIT_CHECKPOINT_KEY_ID: Final = "openrouter.audit.key_id"
 
 # Attributes that may go on metric points (low cardinality). enduser.id only on opt-in.
 METRIC_ATTRIBUTE_KEYS: Final = (

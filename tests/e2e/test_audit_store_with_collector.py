@@ -35,7 +35,7 @@ def test_import_and_checkpoints_through_the_real_collector(tmp_path: Path, repla
         def shipped() -> list[Any]:
             records = log_records(collector.audit_lines())
             done = [r for r in records if r.event_name == sc.AUDIT_CHECKPOINT_EVENT_NAME
-                    and r.attributes.get("openrouter.audit.seq") == CALLS]
+                    and r.attributes.get(sc.AUDIT_CHECKPOINT_SEQ) == CALLS]
             return records if done else []
 
         records = wait_until(shipped, 30, "the audit records and the final checkpoint in the collector's file")

@@ -15,6 +15,8 @@ import json
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable
 
+from openrouter_otel import semconv as sc
+
 GENESIS = "0" * 64
 ALGORITHM_SHA256 = "sha256"
 ALGORITHM_HMAC = "hmac-sha256"
@@ -57,8 +59,8 @@ class Checkpoint:
     hash: str
 
     def to_attributes(self, algorithm: str, key_id: str | None, store_id: str) -> dict[str, Any]:
-        attributes: dict[str, Any] = {"openrouter.audit.seq": self.seq, "openrouter.audit.hash": self.hash,
-                                      "openrouter.audit.algorithm": algorithm, "openrouter.audit.store_id": store_id}
+        attributes: dict[str, Any] = {sc.AUDIT_CHECKPOINT_SEQ: self.seq, sc.AUDIT_CHECKPOINT_HASH: self.hash,
+                                      sc.AUDIT_CHECKPOINT_ALGORITHM: algorithm, sc.AUDIT_CHECKPOINT_STORE_ID: store_id}
         if key_id:
-            attributes["openrouter.audit.key_id"] = key_id
+            attributes[sc.AUDIT_CHECKPOINT_KEY_ID] = key_id
         return attributes

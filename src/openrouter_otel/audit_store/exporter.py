@@ -21,6 +21,7 @@ from openrouter_otel import semconv as sc
 from openrouter_otel.audit_store.chain import Checkpoint
 from openrouter_otel.audit_store.rows import AuditRecord
 from openrouter_otel.audit_store.store import AuditStore, StoreError
+from openrouter_otel.config import Settings
 
 try:  # the SDK renamed its result enum; both spellings have SUCCESS and FAILURE
     from opentelemetry.sdk._logs.export import LogRecordExportResult as ExportResult
@@ -29,7 +30,7 @@ except ImportError:  # pragma: no cover - older SDKs
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_CHECKPOINT_EVERY = 1000
+DEFAULT_CHECKPOINT_EVERY: int = Settings.audit_checkpoint_every  # the setting's default, defined there
 # Records a failed write (locked or full disk) keeps in memory for the next export to retry.
 MAX_PENDING = 10_000
 

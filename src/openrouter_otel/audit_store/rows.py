@@ -53,7 +53,6 @@ COLUMN_NAMES: tuple[str, ...] = tuple(name for name, _, _ in COLUMNS)
 _FROM_ATTRIBUTE = tuple((name, key) for name, _, key in COLUMNS if key is not None)
 _INTEGER_COLUMNS = frozenset(name for name, kind, _ in COLUMNS if kind == "INTEGER")
 _REAL_COLUMNS = frozenset(name for name, kind, _ in COLUMNS if kind == "REAL")
-POLICY_VIOLATIONS = "openrouter.policy.violations"
 _ROUTING_KEYS = (sc.OPENROUTER_REQUEST_MODELS, sc.OPENROUTER_REQUEST_PROVIDER_ORDER,
                  sc.OPENROUTER_REQUEST_PROVIDER_ONLY, sc.OPENROUTER_REQUEST_PROVIDER_IGNORE,
                  sc.OPENROUTER_REQUEST_PROVIDER_ALLOW_FALLBACKS, sc.OPENROUTER_REQUEST_PROVIDER_DATA_COLLECTION,
@@ -79,7 +78,7 @@ def to_row(record: AuditRecord) -> tuple[Any, ...]:
     values["record_id"] = record_id(record)
     values["routing"] = _json_or_none({key[len(sc.OPENROUTER_AUDIT_PREFIX):]: attributes[key]
                                        for key in _ROUTING_KEYS if key in attributes})
-    violations = attributes.get(POLICY_VIOLATIONS)
+    violations = attributes.get(sc.OPENROUTER_POLICY_VIOLATIONS)
     values["policy_violations"] = ",".join(map(str, violations)) if isinstance(violations, (list, tuple)) else violations
     values["trace_id"], values["span_id"], values["service_name"] = record.trace_id, record.span_id, record.service_name
     return tuple(values[name] for name in COLUMN_NAMES)

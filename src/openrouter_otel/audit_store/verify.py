@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
 
+from openrouter_otel import semconv as sc
 from openrouter_otel.audit_store.chain import GENESIS, Checkpoint
 from openrouter_otel.audit_store.store import AuditStore
 
@@ -103,12 +104,12 @@ def _checkpoints_in(line: str) -> list[Checkpoint]:
         return [Checkpoint(int(document["seq"]), str(document["hash"]))]
     from openrouter_otel.audit_store.importer import otlp_log_records
 
-    return [Checkpoint(int(attributes["openrouter.audit.seq"]), str(attributes["openrouter.audit.hash"]))
+    return [Checkpoint(int(attributes[sc.AUDIT_CHECKPOINT_SEQ]), str(attributes[sc.AUDIT_CHECKPOINT_HASH]))
             for attributes in _checkpoint_attributes(otlp_log_records(document))]
 
 
 def _checkpoint_attributes(records: Iterable[Any]) -> Iterable[dict[str, Any]]:
     for record in records:
         attributes = record.attributes
-        if "openrouter.audit.seq" in attributes and "openrouter.audit.hash" in attributes:
+        if sc.AUDIT_CHECKPOINT_SEQ in attributes and sc.AUDIT_CHECKPOINT_HASH in attributes:
             yield attributes
