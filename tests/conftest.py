@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import os
+import asyncio
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
@@ -140,3 +140,25 @@ def _sdk_http_module() -> Any:
 
 
 SDK_HTTPX = _sdk_http_module()
+
+
+# How LiteLLM reads an SDK stream: a new `for` loop for every chunk, each left after one chunk.
+def one_loop_per_chunk(stream):
+    chunks = []
+    while True:
+        for chunk in stream:
+            chunks.append(chunk)
+            break
+        else:
+            return chunks
+
+
+async def one_async_loop_per_chunk(stream):
+    chunks = []
+    while True:
+        async for chunk in stream:
+            chunks.append(chunk)
+            break
+        else:
+            return chunks
+        await asyncio.sleep(0)  # lets the loop finalise the left iteration now rather than at some later await

@@ -12,6 +12,8 @@ from opentelemetry.trace import StatusCode
 from openrouter_otel import OpenRouterInstrumentor
 from openrouter_otel import semconv as sc
 
+from .conftest import one_loop_per_chunk
+
 MESSAGES = [{"role": "user", "content": "Count to ten"}]
 MODEL = "google/gemini-2.5-flash"
 
@@ -108,14 +110,7 @@ def test_breaking_out_of_a_stream_ends_the_span_at_the_break_once_the_stream_is_
 
 
 def test_a_stream_read_one_loop_at_a_time_is_one_complete_call(instrumented, client):
-    stream = stream_of(client, "chat_stream")
-    chunks = []
-    while True:
-        for chunk in stream:
-            chunks.append(chunk)
-            break
-        else:
-            break
+    chunks = one_loop_per_chunk(stream_of(client, "chat_stream"))
     span = instrumented.only_span()
     assert span.attributes[sc.OPENROUTER_STREAM_OUTCOME] == "completed"
     assert span.attributes[sc.GEN_AI_USAGE_OUTPUT_TOKENS] == chunks[-1].usage.completion_tokens

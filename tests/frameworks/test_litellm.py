@@ -4,10 +4,11 @@ configured (not here), so ours sit under the application's."""
 
 from __future__ import annotations
 
-import asyncio
 
 import litellm
 import pytest
+
+from tests.conftest import one_async_loop_per_chunk, one_loop_per_chunk
 
 from .conftest import API_KEY, MODEL, PROMPT, assert_one_span_per_request, is_app, scenario
 
@@ -59,27 +60,9 @@ async def test_acompletion_stream(pipelines, replay_server, instrument_after_bas
     assert_one_span_per_request(pipelines, replay_server, requests=1, stream=True, parent=is_app)
 
 
-# LiteLLM's read pattern on the bare SDK, without LiteLLM's timing: the caller gets every chunk (usage last),
-# so the span must too. Deterministic where the LiteLLM tests above depend on when generators are finalised.
-def one_loop_per_chunk(stream):
-    chunks = []
-    while True:
-        for chunk in stream:
-            chunks.append(chunk)
-            break
-        else:
-            return chunks
-
-
-async def one_async_loop_per_chunk(stream):
-    chunks = []
-    while True:
-        async for chunk in stream:
-            chunks.append(chunk)
-            break
-        else:
-            return chunks
-        await asyncio.sleep(0)  # lets the loop finalise the left iteration now rather than at some later await
+# LiteLLM's read pattern on the bare SDK (tests.conftest.one_loop_per_chunk), without LiteLLM's timing: the caller
+# gets every chunk (usage last), so the span must too. Deterministic where the LiteLLM tests above depend on when
+# generators are finalised.
 
 
 def sdk_stream_request():
