@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import sys
 import weakref
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
@@ -257,6 +258,7 @@ class SSEReader:
                 finally:
                     self.reading = False
                 self.feed(chunk)
+                self.tracker.left_loop()  # the end time if the caller reads no more and drops the stream
                 yield chunk
         except GeneratorExit:
             raise
@@ -276,6 +278,7 @@ class SSEReader:
                 finally:
                     self.reading = False
                 self.feed(chunk)
+                self.tracker.left_loop()  # the end time if the caller reads no more and drops the stream
                 yield chunk
         except GeneratorExit:
             raise
@@ -285,7 +288,7 @@ class SSEReader:
 
     def on_close(self) -> None:
         if not self.reading:  # closed by the client itself at the end of the body: iterate() ends the call
-            self.end("completed" if self.done else "closed")
+            self.end("completed" if self.done else _closed_outcome())
 
     def on_collected(self) -> None:
         self.end("completed" if self.done else sc.STREAM_OUTCOME_ABANDONED)
@@ -303,3 +306,9 @@ class SSEReader:
             self.call.finish()
             return
         self.tracker.end(outcome, error)
+
+
+def _closed_outcome() -> str:
+    # A response closed while a GeneratorExit is handled is closed by the `finally` of a generator that was
+    # discarded unfinished (the openrouter SDK's event generator, when its stream is collected): abandoned.
+    return sc.STREAM_OUTCOME_ABANDONED if isinstance(sys.exc_info()[1], GeneratorExit) else "closed"
