@@ -47,7 +47,12 @@ class Pipelines:
             "logger_provider": self.logger_provider,
         }
 
+    def flush(self) -> None:
+        """Record what has ended (calls are recorded off the caller's path); the providers' flush does that."""
+        self.tracer_provider.force_flush()
+
     def spans(self) -> list[ReadableSpan]:
+        self.flush()
         return list(self.span_exporter.get_finished_spans())
 
     def only_span(self) -> ReadableSpan:
@@ -56,9 +61,11 @@ class Pipelines:
         return spans[0]
 
     def audit_records(self) -> list[Any]:
+        self.flush()
         return [data.log_record for data in self.log_exporter.get_finished_logs()]
 
     def points(self, metric_name: str) -> list[Any]:
+        self.flush()
         data = self.metric_reader.get_metrics_data()
         found = []
         for resource_metrics in data.resource_metrics if data else ():

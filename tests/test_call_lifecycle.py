@@ -10,7 +10,7 @@ import pytest
 from opentelemetry.trace import StatusCode
 
 from openrouter_otel import semconv as sc
-from openrouter_otel.call import Call
+from openrouter_otel.emitter import Emitter
 
 MODEL = "openai/gpt-4o"
 
@@ -67,7 +67,7 @@ def _raise(*_args, **_kwargs):
 
 @pytest.mark.parametrize("broken", ["_result_attributes", "_record_metrics", "_emit_audit", "_set_status"])
 def test_each_sink_is_guarded_on_its_own(instrumented, client, monkeypatch, broken):
-    monkeypatch.setattr(Call, broken, _raise)
+    monkeypatch.setattr(Emitter, broken, _raise)
     client.chat.completions.create(model=MODEL, messages=[{"role": "user", "content": "hi"}], **scenario("chat"))
     span = instrumented.only_span()
     assert span.end_time is not None

@@ -18,9 +18,18 @@ from openrouter_otel.extract import (
     response_attributes,
     response_error,
     server_attributes,
-    usage_attributes,
 )
+from openrouter_otel.facts import Usage
 from openrouter_otel.prompt_hash import prompt_hash
+
+
+def usage_attributes(usage):
+    parsed = Usage.parse(usage)
+    return parsed.attributes() if parsed is not None else {}
+
+
+def cost_of(usage, **kwargs):
+    return resolve_cost(Usage.parse(usage), **kwargs)
 
 OPENROUTER_USAGE = {
     "prompt_tokens": 1421,
@@ -143,6 +152,7 @@ def test_usage_tokens_cover_cache_and_reasoning_in_both_api_shapes():
         sc.GEN_AI_USAGE_INPUT_TOKENS: 1421,
         sc.GEN_AI_USAGE_OUTPUT_TOKENS: 59,
         sc.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS: 1405,
+        sc.GEN_AI_USAGE_CACHE_WRITE_INPUT_TOKENS: 3,
         sc.GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS: 3,
         sc.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS: 35,
     }
@@ -161,7 +171,7 @@ def test_odd_usage_values_are_dropped_not_guessed(usage):
 
 
 def test_openrouter_cost_is_the_truth_and_byok_upstream_is_kept():
-    cost = resolve_cost({**OPENROUTER_USAGE, "is_byok": True, "cost_details": {"upstream_inference_cost": 0.02}},
+    cost = cost_of({**OPENROUTER_USAGE, "is_byok": True, "cost_details": {"upstream_inference_cost": 0.02}},
                         model="anthropic/claude-sonnet-4", provider_name=sc.PROVIDER_OPENROUTER)
     assert cost.attributes() == {
         sc.GEN_AI_USAGE_COST: 0.0013545,
@@ -172,11 +182,11 @@ def test_openrouter_cost_is_the_truth_and_byok_upstream_is_kept():
 
 
 def test_missing_cost_is_estimated_from_the_price_table_for_known_models():
-    openai_cost = resolve_cost({"prompt_tokens": 1000, "completion_tokens": 100}, model="gpt-4o",
+    openai_cost = cost_of({"prompt_tokens": 1000, "completion_tokens": 100}, model="gpt-4o",
                                provider_name=sc.PROVIDER_OPENAI)
     assert openai_cost.source == sc.COST_SOURCE_ESTIMATE
     assert openai_cost.usd == pytest.approx(1000 * 2.5e-6 + 100 * 10e-6)
-    routed = resolve_cost({"prompt_tokens": 1000, "completion_tokens": 100}, model="anthropic/claude-sonnet-4.5",
+    routed = cost_of({"prompt_tokens": 1000, "completion_tokens": 100}, model="anthropic/claude-sonnet-4.5",
                           provider_name=sc.PROVIDER_OPENROUTER)
     assert routed.source == sc.COST_SOURCE_ESTIMATE and routed.usd > 0
 
@@ -187,13 +197,13 @@ def test_missing_cost_is_estimated_from_the_price_table_for_known_models():
      ("totally-unknown", sc.PROVIDER_OPENAI), (None, sc.PROVIDER_OPENROUTER)],
 )
 def test_no_cost_is_invented_for_unknown_or_self_hosted_models(model, provider_name):
-    cost = resolve_cost({"prompt_tokens": 10, "completion_tokens": 5}, model=model, provider_name=provider_name)
+    cost = cost_of({"prompt_tokens": 10, "completion_tokens": 5}, model=model, provider_name=provider_name)
     assert cost.usd is None and cost.attributes() == {}
 
 
 def test_negative_or_non_numeric_reported_cost_is_not_trusted():
-    assert resolve_cost({"cost": "0.1"}, model=None, provider_name=None).usd is None
-    assert resolve_cost({"cost": -1.0}, model=None, provider_name=None).usd is None
+    assert cost_of({"cost": "0.1"}, model=None, provider_name=None).usd is None
+    assert cost_of({"cost": -1.0}, model=None, provider_name=None).usd is None
 
 
 def test_prompt_hash_is_stable_under_key_order_and_ignores_sampling_parameters():

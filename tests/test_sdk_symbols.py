@@ -16,16 +16,6 @@ def warnings_naming(caplog, symbol: str) -> list[str]:
     return [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING and symbol in r.getMessage()]
 
 
-def test_a_missing_attempt_hook_is_warned_about_once(pipelines, client, caplog, monkeypatch):
-    monkeypatch.setattr(patch, "_warned_missing", set())
-    monkeypatch.delattr(base_client.BaseClient, "_build_request")
-    for _ in range(2):
-        instrumentor = OpenRouterInstrumentor()
-        instrumentor.instrument(**pipelines.providers())
-        instrumentor.uninstrument()
-    assert len(warnings_naming(caplog, "openai._base_client.BaseClient._build_request")) == 1
-
-
 def test_a_missing_response_class_is_warned_about_and_the_call_still_works(instrument, client, caplog, monkeypatch):
     import openai._legacy_response as legacy
 

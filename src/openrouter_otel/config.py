@@ -43,6 +43,7 @@ class Settings:
     key_metrics: bool = False
     key_metrics_interval: int = 60
     hosts: str | None = None
+    synchronous: bool = False
 
     @classmethod
     def load(cls, overrides: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None) -> Settings:
@@ -94,6 +95,7 @@ _ENV_NAMES = {
     "key_metrics": semconv.ENV_KEY_METRICS,
     "key_metrics_interval": semconv.ENV_KEY_METRICS_INTERVAL,
     "hosts": semconv.ENV_HOSTS,
+    "synchronous": semconv.ENV_SYNCHRONOUS,
 }
 
 # Keywords of instrument() that are settings, as opposed to providers.

@@ -11,7 +11,8 @@ from functools import lru_cache
 from typing import Any
 
 from openrouter_otel import semconv as sc
-from openrouter_otel.extract import as_bool, as_float, get, put, usage_attributes
+from openrouter_otel.extract import put
+from openrouter_otel.facts import Usage
 
 logger = logging.getLogger(__name__)
 
@@ -32,28 +33,25 @@ class Cost:
         return attributes
 
 
-def resolve_cost(usage: Any, *, model: str | None, provider_name: str | None) -> Cost:
+def resolve_cost(usage: Usage | None, *, model: str | None, provider_name: str | None) -> Cost:
     """OpenRouter's `usage.cost` when present; otherwise an estimate from the price table, or no cost."""
     if usage is None:
         return Cost()
-    upstream = as_float(get(get(usage, "cost_details"), "upstream_inference_cost"))
-    is_byok = as_bool(get(usage, "is_byok"))
-    reported = as_float(get(usage, "cost"))
+    reported = usage.reported_cost
     if reported is not None and reported >= 0:
-        return Cost(reported, sc.COST_SOURCE_RESPONSE, upstream, is_byok)
+        return Cost(reported, sc.COST_SOURCE_RESPONSE, usage.upstream_cost, usage.is_byok)
     estimate = estimate_cost(usage, model=model, provider_name=provider_name)
-    return Cost(estimate, sc.COST_SOURCE_ESTIMATE if estimate is not None else None, upstream, is_byok)
+    return Cost(estimate, sc.COST_SOURCE_ESTIMATE if estimate is not None else None, usage.upstream_cost,
+                usage.is_byok)
 
 
-def estimate_cost(usage: Any, *, model: str | None, provider_name: str | None) -> float | None:
+def estimate_cost(usage: Usage, *, model: str | None, provider_name: str | None) -> float | None:
     if not model:
         return None
-    tokens = usage_attributes(usage)
-    input_tokens = tokens.get(sc.GEN_AI_USAGE_INPUT_TOKENS)
-    output_tokens = tokens.get(sc.GEN_AI_USAGE_OUTPUT_TOKENS)
+    input_tokens, output_tokens = usage.input_tokens, usage.output_tokens
     if input_tokens is None and output_tokens is None:
         return None
-    cached = min(tokens.get(sc.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS) or 0, input_tokens or 0)
+    cached = min(usage.cache_read_tokens or 0, input_tokens or 0)
     return _price(model, provider_name, input_tokens or 0, output_tokens or 0, cached)
 
 

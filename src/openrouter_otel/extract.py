@@ -257,27 +257,6 @@ def finish_reasons(response: Any) -> list[str] | None:
     return None
 
 
-def usage_attributes(usage: Any) -> dict[str, Any]:
-    """Token counts of a usage object, chat-completions or Responses API shape."""
-    attributes: dict[str, Any] = {}
-    if usage is None:
-        return attributes
-    input_tokens = as_count(get(usage, "prompt_tokens"))
-    if input_tokens is None:
-        input_tokens = as_count(get(usage, "input_tokens"))
-    output_tokens = as_count(get(usage, "completion_tokens"))
-    if output_tokens is None:
-        output_tokens = as_count(get(usage, "output_tokens"))
-    input_details = get(usage, "prompt_tokens_details") or get(usage, "input_tokens_details")
-    output_details = get(usage, "completion_tokens_details") or get(usage, "output_tokens_details")
-    put(attributes, sc.GEN_AI_USAGE_INPUT_TOKENS, input_tokens)
-    put(attributes, sc.GEN_AI_USAGE_OUTPUT_TOKENS, output_tokens)
-    put(attributes, sc.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS, as_count(get(input_details, "cached_tokens")))
-    put(attributes, sc.GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS, as_count(get(input_details, "cache_write_tokens")))
-    put(attributes, sc.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS, as_count(get(output_details, "reasoning_tokens")))
-    return attributes
-
-
 def response_usage(response: Any) -> Any:
     """The usage object of a response, a stream chunk, or a Responses API event carrying a response."""
     usage = get(response, "usage")

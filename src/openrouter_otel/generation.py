@@ -1,9 +1,8 @@
 """Background lookup of OpenRouter's generation endpoint, for calls whose response carried no cost.
 
-Off by default (OTEL_INSTRUMENTATION_OPENROUTER_FETCH_GENERATION). The request path only enqueues:
-one daemon thread does the HTTP, then ends the call's span with its original end time. A full queue,
-a failed lookup or process exit end the call without the fetched cost, never later than LOOKUP_BUDGET_S
-after the lookup starts.
+Off by default (OTEL_INSTRUMENTATION_OPENROUTER_FETCH_GENERATION). A lookup is a URL, a key and a callback:
+one daemon thread does the HTTP, then calls the callback with the cost it found, or None. A full queue, a
+failed lookup or process exit call it with None, never later than LOOKUP_BUDGET_S after the lookup starts.
 """
 
 from __future__ import annotations
@@ -14,16 +13,15 @@ import logging
 import queue
 import threading
 import time
-import urllib.parse
 import urllib.request
-from typing import TYPE_CHECKING, Any
+from typing import Any, Callable
 
 from openrouter_otel import semconv as sc
 from openrouter_otel.cost import Cost
 from openrouter_otel.extract import as_bool, as_float, get
 
-if TYPE_CHECKING:
-    from openrouter_otel.call import Call
+# Called once per lookup with the cost found, or None.
+OnCost = Callable[["Cost | None"], None]
 
 logger = logging.getLogger(__name__)
 
@@ -36,7 +34,7 @@ class GenerationFetcher:
         self, *, max_queue: int = 1000, attempts: int = 4, first_delay: float = 0.5, timeout: float = 2.0,
         budget: float = LOOKUP_BUDGET_S,
     ):
-        self._queue: queue.Queue[tuple[Call, int, float, str, str] | None] = queue.Queue(maxsize=max_queue)
+        self._queue: queue.Queue[tuple[str, str, OnCost] | None] = queue.Queue(maxsize=max_queue)
         self._attempts = attempts
         self._first_delay = first_delay
         self._timeout = timeout
@@ -46,20 +44,18 @@ class GenerationFetcher:
         self._stopped = False
         atexit.register(self.shutdown)
 
-    def submit(self, call: Call, end_ns: int, duration: float) -> None:
-        target = _generation_url(call)
-        if target is None or self._stopped:
-            call.complete(end_ns, duration, None)
+    def submit(self, url: str, api_key: str, on_cost: OnCost) -> None:
+        if self._stopped:
+            _call(on_cost, None)
             return
-        url, api_key = target
         try:
             self._ensure_thread()
-            self._queue.put_nowait((call, end_ns, duration, url, api_key))
+            self._queue.put_nowait((url, api_key, on_cost))
         except queue.Full:
-            call.complete(end_ns, duration, None)
+            _call(on_cost, None)
 
     def shutdown(self) -> None:
-        """End every pending call now (without the fetched cost) and stop the worker."""
+        """Answer every pending lookup now (with no cost) and stop the worker."""
         self._stopped = True
         atexit.unregister(self.shutdown)
         while True:
@@ -68,8 +64,7 @@ class GenerationFetcher:
             except queue.Empty:
                 break
             if item is not None:
-                call, end_ns, duration, _, _ = item
-                call.complete(end_ns, duration, None)
+                _call(item[2], None)
         try:
             self._queue.put_nowait(None)
         except queue.Full:
@@ -86,13 +81,13 @@ class GenerationFetcher:
             item = self._queue.get()
             if item is None:
                 return
-            call, end_ns, duration, url, api_key = item
+            url, api_key, on_cost = item
             cost = None
             try:
                 cost = self._fetch(url, api_key)
             except Exception:
                 logger.debug("openrouter-otel: generation lookup failed", exc_info=True)
-            call.complete(end_ns, duration, cost)
+            _call(on_cost, cost)
 
     def _fetch(self, url: str, api_key: str) -> Cost | None:
         deadline = time.monotonic() + self._budget
@@ -120,13 +115,11 @@ def cost_from_generation(payload: Any) -> Cost | None:
     return Cost(total, sc.COST_SOURCE_GENERATION, upstream, as_bool(get(data, "is_byok")))
 
 
-def _generation_url(call: Call) -> tuple[str, str] | None:
-    base_url, api_key = call.client_base_url, call.client_api_key
-    response_id = call.result.get(sc.GEN_AI_RESPONSE_ID)
-    if not base_url or not api_key or not isinstance(response_id, str):
-        return None
-    query = urllib.parse.urlencode({"id": response_id})
-    return f"{base_url.rstrip('/')}/generation?{query}", api_key
+def _call(on_cost: OnCost, cost: Cost | None) -> None:
+    try:
+        on_cost(cost)
+    except Exception:
+        logger.debug("openrouter-otel: could not record a looked-up cost", exc_info=True)
 
 
 def _get_json(url: str, api_key: str, timeout: float) -> Any:

@@ -20,7 +20,12 @@ from wrapt import wrap_function_wrapper
 from openrouter_otel import audit, clients, patch, semconv
 from openrouter_otel.call import Telemetry
 from openrouter_otel.config import SETTING_KEYWORDS, Settings
+from openrouter_otel.emitter import Emitter
+from openrouter_otel.flush_hooks import hook_flushes, unhook_flushes
 from openrouter_otel.instruments import Instruments
+from openrouter_otel.labels import TeamLabels
+from openrouter_otel.policy import checker_from_settings
+from openrouter_otel.record import MetricAttributeSets
 from openrouter_otel.package import _instruments
 from openrouter_otel.version import __version__
 
@@ -70,6 +75,8 @@ class OpenRouterInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         self._fetcher: Any = None
         self._key_poller: Any = None
         self._audit_store: Any = None
+        self._emitter: Emitter | None = None
+        self._flush_hooks: list[Any] = []
         self._own_logger_provider: Any = None
         self._first_call_seen = threading.Event()
         self._warned_about_others = False
@@ -101,14 +108,21 @@ class OpenRouterInstrumentor(BaseInstrumentor):  # type: ignore[misc]
             from openrouter_otel.generation import GenerationFetcher
 
             self._fetcher = GenerationFetcher()
-        telemetry = Telemetry(
-            tracer,
-            Instruments.create(meter),
+        instruments = Instruments.create(meter)
+        team_labels = TeamLabels.from_settings(settings)
+        policy = checker_from_settings(settings, instruments, team_labels.label)
+        self._emitter = Emitter(
+            instruments,
             audit_logger,
-            settings,
+            MetricAttributeSets(team_labels.label, settings.metrics_enduser),
             redact=self.redactor.redact if self.redactor is not None else None,
+            policy=policy,
             fetcher=self._fetcher,
+            # A synchronous audit store promises the row is written before the call returns.
+            synchronous=settings.synchronous or bool(settings.audit_db and settings.audit_db_sync),
         )
+        self._flush_hooks = hook_flushes(self._emitter, tracer_provider, meter_provider, logger_provider)
+        telemetry = Telemetry(tracer, self._emitter, settings, policy, team_labels)
         if settings.key_metrics:
             from openrouter_otel.keys import KeyPoller
 
@@ -118,11 +132,16 @@ class OpenRouterInstrumentor(BaseInstrumentor):  # type: ignore[misc]
     def _uninstrument(self, **kwargs: Any) -> None:
         audit.configure(propagate=False)
         base_client = importlib.import_module(patch.BASE_CLIENT_MODULE)
-        for class_name, method in (*patch.REQUEST_METHODS, *patch.ATTEMPT_METHODS):
+        for class_name, method in patch.REQUEST_METHODS:
             cls = getattr(base_client, class_name, None)
             if cls is not None and hasattr(cls, method):
                 unwrap(cls, method)
         clients.unwrap_all()
+        emitter, self._emitter = self._emitter, None
+        if emitter is not None:
+            emitter.shutdown()  # what ended before this is recorded; calls still open record in the caller's thread
+        unhook_flushes(self._flush_hooks)
+        self._flush_hooks = []
         if self._redaction_installed is not None:
             self._uninstall_redaction()
         self._detach_audit_store()
@@ -140,9 +159,6 @@ class OpenRouterInstrumentor(BaseInstrumentor):  # type: ignore[misc]
             wrap_function_wrapper(base_client, f"{sync_cls}.request", self._checking(patch.sync_request_wrapper(telemetry)))
         if patch.has_sdk_symbol(base_client, async_cls, "request"):
             wrap_function_wrapper(base_client, f"{async_cls}.request", self._checking(patch.async_request_wrapper(telemetry)))
-        for class_name, method in patch.ATTEMPT_METHODS:
-            if patch.has_sdk_symbol(base_client, class_name, method):
-                wrap_function_wrapper(base_client, f"{class_name}.{method}", patch.attempt_wrapper)
         clients.wrap_all(telemetry)  # the openrouter SDK, httpx, httpx2 and requests, where installed
 
     def _checking(self, wrapper: Callable[..., Any]) -> Callable[..., Any]:
@@ -212,8 +228,13 @@ class OpenRouterInstrumentor(BaseInstrumentor):  # type: ignore[misc]
             except Exception:
                 logger.debug("openrouter-otel: could not shut the audit logger provider down", exc_info=True)
 
+    def force_flush(self, timeout_millis: int = 30000) -> bool:
+        """Record every call that has ended so far (the providers' own force_flush() does this too)."""
+        return self._emitter.flush(timeout_millis / 1000) if self._emitter is not None else True
+
     def flush_audit_store(self) -> None:
         """Write the queued audit records to the store now and publish its head (tests, demo, before a report)."""
+        self.force_flush()
         if self._audit_store is not None:
             self._audit_store.flush()
 

@@ -2,8 +2,8 @@
 
 One wrap point covers every API: `SyncAPIClient.request` / `AsyncAPIClient.request`, through which
 `create`, `parse`, the stream helpers, `with_raw_response` and `with_streaming_response` all pass. It
-runs once per logical call, around the SDK's own retry loop; `BaseClient._build_request`, which the loop
-calls once per attempt in every supported release (2.0 has no `_send_request`), counts the attempts.
+runs once per logical call, around the SDK's own retry loop; the attempts are counted by the httpx
+wrapper (clients/httpx_clients.py) that each attempt passes anyway, so no wrapper runs per attempt here.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import logging
 from typing import Any, Callable
 
 from openrouter_otel.call import Call, Telemetry
+from openrouter_otel.facts import Failure
 from openrouter_otel.policy import enforce
 from openrouter_otel.streams import observe_result
 
@@ -21,7 +22,6 @@ logger = logging.getLogger(__name__)
 BASE_CLIENT_MODULE = "openai._base_client"
 # (class, method) pairs wrapped in BASE_CLIENT_MODULE.
 REQUEST_METHODS = (("SyncAPIClient", "request"), ("AsyncAPIClient", "request"))
-ATTEMPT_METHODS = (("BaseClient", "_build_request"),)
 
 _warned_missing: set[str] = set()
 
@@ -103,7 +103,7 @@ def _openai_start(telemetry: Telemetry) -> StartCall:
     def start(instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Call | None:
         if _current_call.get() is not None:  # a nested request (e.g. a paginator) belongs to the outer call
             return None
-        return telemetry.start_call(instance, _options_of(args, kwargs))
+        return telemetry.start_call(instance, _options_of(args, kwargs), counts_attempts=True)
 
     return start
 
@@ -114,14 +114,6 @@ def sync_request_wrapper(telemetry: Telemetry) -> Callable[..., Any]:
 
 def async_request_wrapper(telemetry: Telemetry) -> Callable[..., Any]:
     return async_call_wrapper(_openai_start(telemetry), observe_result)
-
-
-def attempt_wrapper(wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-    """Counts HTTP attempts of the current call (`_build_request` is synchronous on both clients)."""
-    call = _current_call.get()
-    if call is not None:
-        call.attempts += 1
-    return wrapped(*args, **kwargs)
 
 
 def _enter(call: Call) -> contextvars.Token[Call | None]:
@@ -138,5 +130,4 @@ def _leave(call: Call, token: contextvars.Token[Call | None]) -> None:
 
 
 def _fail(call: Call, exc: BaseException) -> None:
-    call.record_error(exc)
-    call.finish()
+    call.end(failure=Failure.of_exception(exc))

@@ -416,4 +416,4 @@ def enforce(call: Any) -> None:
     """Called by the request wrappers before sending: raises PolicyViolation for an enforced rule."""
     checker = call.telemetry.policy
     if checker is not None:
-        checker.enforce(call.attributes)
+        checker.enforce(call.request.attributes)

@@ -30,6 +30,8 @@ GEN_AI_USAGE_INPUT_TOKENS: Final = "gen_ai.usage.input_tokens"
 GEN_AI_USAGE_OUTPUT_TOKENS: Final = "gen_ai.usage.output_tokens"
 GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS: Final = "gen_ai.usage.cache_read.input_tokens"
 GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS: Final = "gen_ai.usage.cache_creation.input_tokens"
+# The conventions' newer name for the same count; spans carry both (dashboards and the audit record keep the older).
+GEN_AI_USAGE_CACHE_WRITE_INPUT_TOKENS: Final = "gen_ai.usage.cache_write.input_tokens"
 GEN_AI_USAGE_REASONING_OUTPUT_TOKENS: Final = "gen_ai.usage.reasoning.output_tokens"
 GEN_AI_USAGE_COST: Final = "gen_ai.usage.cost"
 GEN_AI_TOKEN_TYPE: Final = "gen_ai.token.type"
@@ -86,6 +88,11 @@ OPENROUTER_POLICY_VIOLATIONS: Final = "openrouter.policy.violations"
 # The same value is error.type, openrouter.stream.outcome and the audit's openrouter.status.
 OUTCOME_CANCELLED: Final = "cancelled"
 STREAM_OUTCOME_ABANDONED: Final = "abandoned"
+STREAM_OUTCOME_COMPLETED: Final = "completed"
+STREAM_OUTCOME_CLOSED: Final = "closed"
+STREAM_OUTCOME_ERROR: Final = "error"
+# The finish reason of a choice whose stream was cut (cancelled, failed, closed or abandoned before it finished).
+FINISH_REASON_ERROR: Final = "error"
 
 COST_SOURCE_RESPONSE: Final = "response"
 COST_SOURCE_GENERATION: Final = "generation"
@@ -190,6 +197,8 @@ ENV_KEY_METRICS: Final = "OTEL_INSTRUMENTATION_OPENROUTER_KEY_METRICS"
 ENV_KEY_METRICS_INTERVAL: Final = "OTEL_INSTRUMENTATION_OPENROUTER_KEY_METRICS_INTERVAL"
 # Other HTTP clients (httpx, requests): hosts or base URLs besides openrouter.ai whose inference calls are recorded.
 ENV_HOSTS: Final = "OTEL_INSTRUMENTATION_OPENROUTER_HOSTS"
+# Record each ended call in the caller's thread instead of the background worker (tests, short scripts).
+ENV_SYNCHRONOUS: Final = "OTEL_INSTRUMENTATION_OPENROUTER_SYNCHRONOUS"
 
 # Baggage keys of audit fields (when propagated or accepted): `openrouter.<field>`, `openrouter.user_id` for enduser.id.
 AUDIT_BAGGAGE_PREFIX: Final = "openrouter."

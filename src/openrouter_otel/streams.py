@@ -19,10 +19,11 @@ from typing import Any
 
 import wrapt
 
-from openrouter_otel.call import Call
-from openrouter_otel.content import StreamedContent
 from openrouter_otel import semconv as sc
+from openrouter_otel.call import Call, CallState
+from openrouter_otel.content import StreamedContent
 from openrouter_otel.extract import as_int, get, response_attributes, response_error
+from openrouter_otel.facts import Failure, Response, Usage
 
 logger = logging.getLogger(__name__)
 
@@ -30,12 +31,12 @@ _RESPONSE_DONE_EVENTS = frozenset({"response.completed", "response.incomplete", 
 
 
 class StreamTracker:
-    """What has been seen of one streamed response; turns it into the call's result at the end.
+    """What has been seen of one streamed response; ends its call, once, with the Response it adds up to.
 
-    Chunks are SDK models, or plain dicts when a body read by hand is replayed (`record_body`).
+    Chunks are SDK models, or plain dicts when SSE bytes are read (clients/http.py, `record_body`).
     """
 
-    __slots__ = ("call", "responses_api", "first", "last", "usage", "final", "finish", "content", "reading", "ended",
+    __slots__ = ("call", "responses_api", "first", "last", "usage", "final", "finish", "content", "reading",
                  "left_at")
 
     def __init__(self, call: Call) -> None:
@@ -46,11 +47,8 @@ class StreamTracker:
         self.usage: Any = None
         self.final: Any = None
         self.finish: dict[int, str] = {}
-        self.content: StreamedContent | None = (
-            StreamedContent() if call.telemetry.settings.capture_message_content else None
-        )
-        self.reading = False
-        self.ended = False
+        self.content: StreamedContent | None = StreamedContent() if call.capture_content else None
+        self.reading = False  # inside the wrapped stream's next(): an HTTP close then is the stream's own
         # When the caller last left a `for` loop over the stream without finishing it. The SDK's stream carries
         # on where it stopped if a new loop starts (LiteLLM reads one chunk per loop), so leaving a loop does not
         # end the call; if nothing resumes, this is the end time the span gets when the stream is collected.
@@ -92,52 +90,62 @@ class StreamTracker:
         elif self.content is not None and event_type == "response.output_text.delta":
             self.content.add_text(0, get(event, "delta"))
 
+    # --- the end ------------------------------------------------------------------------------
+
     def end(self, outcome: str, error: BaseException | None = None) -> None:
-        if self.ended:
+        if self.call.ended:
             return
-        self.ended = True
-        call = self.call
         try:
-            if call.stream_outcome is None:
-                call.stream_outcome = outcome
-            self.summarise()
-            if error is not None:
-                call.record_error(error)
+            response = self.response(cut=outcome != sc.STREAM_OUTCOME_COMPLETED)
         except Exception:
             logger.debug("openrouter-otel: could not summarise a stream", exc_info=True)
-        call.finish(self.left_at if outcome == sc.STREAM_OUTCOME_ABANDONED else None)
+            response = None
+        failure = Failure.of_exception(error) if error is not None else None
+        at = self.left_at if outcome == sc.STREAM_OUTCOME_ABANDONED else None
+        self.call.end(response, failure, outcome=outcome, at=at)
 
-    def summarise(self) -> None:
-        """Hand what was seen to the call as its result."""
-        call = self.call
+    def failed(self, exc: BaseException) -> None:
+        self.end(sc.OUTCOME_CANCELLED if isinstance(exc, asyncio.CancelledError) else sc.STREAM_OUTCOME_ERROR, exc)
+
+    def response(self, cut: bool = False) -> Response:
+        """The Response the stream added up to; a stream `cut` before its end finishes its open choices with `error`."""
+        capture = self.content is not None
         if self.final is not None:
-            call.record_response(self.final)
-            return
+            return Response.parse(self.final, capture)
+        attributes: dict[str, Any] = {}
         for item in (self.first, self.last):
             if item is not None:
-                call.result.update(response_attributes(item))
-        if self.finish:
-            call.result[sc.GEN_AI_RESPONSE_FINISH_REASONS] = [self.finish[index] for index in sorted(self.finish)]
-        if self.usage is not None:
-            call.usage = self.usage
-        if self.last is not None:
-            error = response_error(self.last)
-            if error is not None:
-                call.error = error
-        if self.content is not None:
-            call.output_messages = self.content.messages(self.finish)
+                attributes.update(response_attributes(item))
+        finish = self._finish_reasons(cut)
+        if finish:
+            attributes[sc.GEN_AI_RESPONSE_FINISH_REASONS] = [finish[index] for index in sorted(finish)]
+        error = response_error(self.last) if self.last is not None else None
+        return Response(
+            attributes=attributes,
+            usage=Usage.parse(self.usage),
+            failure=Failure(*error) if error is not None else None,
+            output_messages=self.content.messages(finish) if self.content is not None else None,
+        )
+
+    def _finish_reasons(self, cut: bool) -> dict[int, str]:
+        if not cut:
+            return self.finish
+        seen = set(self.content.texts) | set(self.content.tool_calls) if self.content is not None else set()
+        open_choices = (seen | {0}) - set(self.finish)
+        return {**self.finish, **{index: sc.FINISH_REASON_ERROR for index in open_choices}}
+
+    # --- how the end arrives ------------------------------------------------------------------
 
     def on_http_close(self) -> None:
         # The SDK closes the HTTP response itself at the end of iteration; that end is handled there.
         if not self.reading:
-            self.end("closed")
+            self.end(sc.STREAM_OUTCOME_CLOSED)
 
     def on_collected(self) -> None:
-        self.end("abandoned")
+        self.end(sc.STREAM_OUTCOME_ABANDONED)
 
-
-def _failed_outcome(exc: BaseException) -> str:
-    return sc.OUTCOME_CANCELLED if isinstance(exc, asyncio.CancelledError) else "error"
+    def resumed(self) -> None:
+        self.left_at = None
 
 
 def hook_http_close(http_response: Any, on_close: Any, is_async: bool) -> None:
@@ -180,45 +188,39 @@ class StreamProxy(_TrackedProxy):
         tracker = self._self_tracker
         iterator = iter(self.__wrapped__)
         observe = tracker.observe
-        tracker.left_at = None
-        outcome = "abandoned"
+        tracker.resumed()
         try:
             while True:
                 tracker.reading = True
                 try:
                     item = next(iterator)
                 except StopIteration:
-                    outcome = "completed"
+                    tracker.end(sc.STREAM_OUTCOME_COMPLETED)
                     return
                 finally:
                     tracker.reading = False
                 observe(item)
                 yield item
         except GeneratorExit:  # the caller left the loop: the stream may still be read on (see left_at)
-            outcome = "left"
             tracker.left_loop()
             raise
         except BaseException as exc:
-            outcome = "error"
-            tracker.end(_failed_outcome(exc), exc)
+            tracker.failed(exc)
             raise
-        finally:
-            if outcome not in ("error", "left"):
-                tracker.end(outcome)
 
     def __next__(self) -> Any:
         tracker = self._self_tracker
-        tracker.left_at = None
+        tracker.resumed()
         tracker.reading = True
         try:
             item = self.__wrapped__.__next__()
         except StopIteration:
             tracker.reading = False
-            tracker.end("completed")
+            tracker.end(sc.STREAM_OUTCOME_COMPLETED)
             raise
         except BaseException as exc:
             tracker.reading = False
-            tracker.end(_failed_outcome(exc), exc)
+            tracker.failed(exc)
             raise
         tracker.reading = False
         tracker.observe(item)
@@ -232,61 +234,55 @@ class StreamProxy(_TrackedProxy):
         try:
             return self.__wrapped__.__exit__(*exc_info)
         finally:
-            self._self_tracker.end("closed")
+            self._self_tracker.end(sc.STREAM_OUTCOME_CLOSED)
 
     def close(self) -> None:
         try:
             self.__wrapped__.close()
         finally:
-            self._self_tracker.end("closed")
+            self._self_tracker.end(sc.STREAM_OUTCOME_CLOSED)
 
 
 class AsyncStreamProxy(_TrackedProxy):
-    """An `openai.AsyncStream` that reports to a StreamTracker."""
+    """An `openai.AsyncStream` that reports to a StreamTracker: StreamProxy with the awaits."""
 
     async def __aiter__(self) -> Any:
         tracker = self._self_tracker
         iterator = self.__wrapped__.__aiter__()
         observe = tracker.observe
-        tracker.left_at = None
-        outcome = "abandoned"
+        tracker.resumed()
         try:
             while True:
                 tracker.reading = True
                 try:
                     item = await iterator.__anext__()
                 except StopAsyncIteration:
-                    outcome = "completed"
+                    tracker.end(sc.STREAM_OUTCOME_COMPLETED)
                     return
                 finally:
                     tracker.reading = False
                 observe(item)
                 yield item
-        except GeneratorExit:  # the caller left the loop: the stream may still be read on (see left_at)
-            outcome = "left"
+        except GeneratorExit:
             tracker.left_loop()
             raise
         except BaseException as exc:
-            outcome = "error"
-            tracker.end(_failed_outcome(exc), exc)
+            tracker.failed(exc)
             raise
-        finally:
-            if outcome not in ("error", "left"):
-                tracker.end(outcome)
 
     async def __anext__(self) -> Any:
         tracker = self._self_tracker
-        tracker.left_at = None
+        tracker.resumed()
         tracker.reading = True
         try:
             item = await self.__wrapped__.__anext__()
         except StopAsyncIteration:
             tracker.reading = False
-            tracker.end("completed")
+            tracker.end(sc.STREAM_OUTCOME_COMPLETED)
             raise
         except BaseException as exc:
             tracker.reading = False
-            tracker.end(_failed_outcome(exc), exc)
+            tracker.failed(exc)
             raise
         tracker.reading = False
         tracker.observe(item)
@@ -300,13 +296,13 @@ class AsyncStreamProxy(_TrackedProxy):
         try:
             return await self.__wrapped__.__aexit__(*exc_info)
         finally:
-            self._self_tracker.end("closed")
+            self._self_tracker.end(sc.STREAM_OUTCOME_CLOSED)
 
     async def close(self) -> None:
         try:
             await self.__wrapped__.close()
         finally:
-            self._self_tracker.end("closed")
+            self._self_tracker.end(sc.STREAM_OUTCOME_CLOSED)
 
 
 class RawResponseProxy(wrapt.ObjectProxy):  # type: ignore[misc]
@@ -317,7 +313,7 @@ class RawResponseProxy(wrapt.ObjectProxy):  # type: ignore[misc]
         self._self_call = call
         self._self_is_async = is_async
         self._self_parsed: tuple[Any, Any] | None = None
-        weakref.finalize(self, _finish_abandoned, call)
+        weakref.finalize(self, _end_abandoned, call)
 
     # Reading the body closes the HTTP response before parse()/json() return; the close hook must then
     # leave the ending to us, so that the parsed result is recorded first.
@@ -339,21 +335,21 @@ class RawResponseProxy(wrapt.ObjectProxy):  # type: ignore[misc]
         # synchronous even on the async client, AsyncAPIResponse's readers are all coroutines.
         if inspect.iscoroutinefunction(read):
             return self._self_aread(read, observe, args, kwargs)
-        self._self_call.reading_body = True
+        self._self_call.hand_to(CallState.READING_BODY)
         try:
             result = read(*args, **kwargs)
-        except BaseException:
-            self._self_call.finish()
+        except BaseException as exc:
+            self._self_call.end(failure=Failure.of_exception(exc))
             raise
         return observe(result)
 
     async def _self_aread(self, read: Any, observe: Any, args: Any, kwargs: Any) -> Any:
-        # Marked only once awaited: a coroutine never awaited leaves the ending to close or collection.
-        self._self_call.reading_body = True
+        # Handed over only once awaited: a coroutine never awaited leaves the ending to close or collection.
+        self._self_call.hand_to(CallState.READING_BODY)
         try:
             result = await read(*args, **kwargs)
-        except BaseException:
-            self._self_call.finish()
+        except BaseException as exc:
+            self._self_call.end(failure=Failure.of_exception(exc))
             raise
         return observe(result)
 
@@ -367,25 +363,26 @@ class RawResponseProxy(wrapt.ObjectProxy):  # type: ignore[misc]
         return observed
 
     def _self_observe_body(self, result: Any) -> Any:
+        call = self._self_call
         try:
-            record_body(self._self_call, self.__wrapped__.http_response.content)
+            response = record_body(call, self.__wrapped__.http_response.content)
         except Exception:
             logger.debug("openrouter-otel: could not read a response body", exc_info=True)
-        self._self_call.finish()
+            response = None
+        call.end(response)
         return result
 
 
-def record_body(call: Call, content: bytes) -> None:
-    """A body read by hand: one JSON document, or the text of an SSE stream replayed through a tracker."""
+def record_body(call: Call, content: bytes) -> Response:
+    """The Response of a body read by hand: one JSON document, or the text of an SSE stream replayed."""
     try:
-        call.record_response(json.loads(content))
-        return
+        return call.response_of(json.loads(content))
     except ValueError:
         pass
     tracker = StreamTracker(call)
     for event in _sse_data(content):
         tracker.observe(event, timed=False)
-    tracker.summarise()
+    return tracker.response()
 
 
 def _sse_data(content: bytes) -> Any:
@@ -404,46 +401,39 @@ def observe_result(call: Call, result: Any, is_async: bool) -> Any:
     try:
         kind = _result_kind(result)
         if kind == "stream":
-            call.stream_tracked = True
+            call.hand_to(CallState.STREAMING)
             tracker = StreamTracker(call)
             hook_http_close(result.response, tracker.on_http_close, is_async)
             return AsyncStreamProxy(result, tracker) if is_async else StreamProxy(result, tracker)
         if kind == "api_response":
             return _observe_api_response(call, result, is_async)
-        if kind == "http_response":
-            call.finish()
-            return result
-        call.record_response(result)
-        call.finish()
+        call.end(call.response_of(result) if kind == "model" else None)
     except Exception:
         logger.debug("openrouter-otel: could not observe a result", exc_info=True)
-        call.finish()
+        call.end()
     return result
 
 
 def _observe_api_response(call: Call, result: Any, is_async: bool) -> Any:
     http_response = result.http_response
     if _body_is_read(http_response):
-        call.record_response(_json_or_none(http_response))
-        call.finish()
+        call.end(call.response_of(_json_or_none(http_response)))
         return result
-    hook_http_close(http_response, lambda: _finish_unless_streaming(call), is_async)
+    hook_http_close(http_response, lambda: _end_if_pending(call), is_async)
     return RawResponseProxy(result, call, is_async)
 
 
-def _finish_unless_streaming(call: Call) -> None:
-    # Once parse() handed out a stream, the stream's own tracker ends the call with what it saw.
-    if not call.stream_tracked and not call.reading_body:
-        call.finish()
+def _end_if_pending(call: Call) -> None:
+    # Once the body is being read or a stream was handed out, the reader or the stream's tracker ends the call.
+    if call.state is CallState.PENDING:
+        call.end()
 
 
-def _finish_abandoned(call: Call) -> None:
+def _end_abandoned(call: Call) -> None:
     # The response was collected: whatever was not read to the end is abandoned (an un-awaited parse()
     # coroutine included), and a stream handed out by parse() ends through its own tracker.
-    if not call.stream_tracked:
-        if call.stream_outcome is None and not call.ended:
-            call.stream_outcome = sc.STREAM_OUTCOME_ABANDONED
-        call.finish()
+    if call.state is not CallState.STREAMING:
+        call.end(outcome=sc.STREAM_OUTCOME_ABANDONED)
 
 
 _SDK_CLASSES: tuple[type, tuple[type, ...], tuple[type, ...]] | None = None

@@ -8,6 +8,7 @@ response's bytes are read. A call already recorded by a higher-level wrapper (pa
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import sys
@@ -17,11 +18,12 @@ from typing import Any, Callable, Mapping
 from urllib.parse import urlsplit
 
 from openrouter_otel import semconv as sc
-from openrouter_otel.call import Call, Telemetry
+from openrouter_otel.call import Call, CallState, Telemetry
 from openrouter_otel.config import items
 from openrouter_otel.extract import INFERENCE_PATHS, error_details
+from openrouter_otel.facts import Failure
 from openrouter_otel.patch import StartCall, _current_call, async_call_wrapper, sync_call_wrapper
-from openrouter_otel.streams import StreamTracker, _failed_outcome, record_body
+from openrouter_otel.streams import StreamTracker, record_body
 
 logger = logging.getLogger(__name__)
 
@@ -58,7 +60,7 @@ class _Options:
     headers: Mapping[str, str] = field(default_factory=dict)
 
 
-def start_http_call(telemetry: Telemetry, request: HttpRequest) -> Call | None:
+def start_http_call(telemetry: Telemetry, request: HttpRequest, counts_attempts: bool = False) -> Call | None:
     """A Call for an inference request, or None (another endpoint, a body that is no JSON, or any failure)."""
     try:
         parts = urlsplit(request.url)
@@ -68,7 +70,7 @@ def start_http_call(telemetry: Telemetry, request: HttpRequest) -> Call | None:
         base_path = parts.path.rstrip("/")[: -len(suffix)]
         client = _Client(f"{parts.scheme}://{parts.netloc}{base_path}", _bearer_key(request.headers))
         options = _Options(parts.path, request.method, _json_body(request.content), dict(request.headers))
-        return telemetry.start_call(client, options)
+        return telemetry.start_call(client, options, counts_attempts=counts_attempts)
     except Exception:
         logger.debug("openrouter-otel: could not read an HTTP request", exc_info=True)
         return None
@@ -147,7 +149,7 @@ def _start(telemetry: Telemetry, request_of: RequestOf, args: tuple[Any, ...], k
            counts_attempts: bool) -> Call | None:
     current = _current_call.get()
     if current is not None:  # a higher-level wrapper records this call; count the HTTP attempt if it asked
-        if current in _counting:
+        if current.counts_attempts:
             current.attempts += 1
         return None
     try:
@@ -155,14 +157,7 @@ def _start(telemetry: Telemetry, request_of: RequestOf, args: tuple[Any, ...], k
     except Exception:
         logger.debug("openrouter-otel: could not find the request of an HTTP call", exc_info=True)
         return None
-    call = start_http_call(telemetry, request) if request is not None else None
-    if call is not None and counts_attempts:
-        _counting.add(call)
-    return call
-
-
-# Calls whose HTTP attempts the httpx wrapper counts (those of wrappers around a retry loop).
-_counting: weakref.WeakSet[Call] = weakref.WeakSet()
+    return start_http_call(telemetry, request, counts_attempts) if request is not None else None
 
 
 # --- the response ------------------------------------------------------------------------------
@@ -173,22 +168,21 @@ def observe_response(call: Call, response: Any, *, status: Any, streamed: bool, 
     """Hand a response to the call: a read body is recorded and the call ends; a stream is followed to its end."""
     try:
         if isinstance(status, int) and status >= 400:
-            call.error = http_error(status, body() if not streamed else b"")
-            call.finish()
+            call.end(failure=http_error(status, body() if not streamed else b""))
         elif not streamed:
-            record_body(call, body())
-            call.finish()
+            call.end(record_body(call, body()))
         else:
+            call.hand_to(CallState.STREAMING)
             reader = SSEReader(call)
             hook_stream(reader)
             weakref.finalize(response, reader.on_collected)
     except Exception:
         logger.debug("openrouter-otel: could not observe an HTTP response", exc_info=True)
-        call.finish()
+        call.end()
 
 
-def http_error(status: int, content: bytes) -> tuple[str, dict[str, Any], str]:
-    """error.type, attributes and description of an HTTP error status, with OpenRouter's error object if any."""
+def http_error(status: int, content: bytes) -> Failure:
+    """The failure of an HTTP error status, with OpenRouter's error object if any."""
     attributes: dict[str, Any] = {sc.HTTP_RESPONSE_STATUS_CODE: status}
     message = f"HTTP {status}"
     error = _json_body(content)
@@ -196,7 +190,7 @@ def http_error(status: int, content: bytes) -> tuple[str, dict[str, Any], str]:
     if isinstance(error, Mapping):
         _, error_attributes, message = error_details(error, default_type=str(status))
         attributes.update(error_attributes)
-    return (str(status), attributes, message)
+    return Failure(str(status), attributes, message)
 
 
 class SSEReader:
@@ -253,7 +247,7 @@ class SSEReader:
                 try:
                     chunk = next(chunks)
                 except StopIteration:
-                    self.end("completed")
+                    self.end(sc.STREAM_OUTCOME_COMPLETED)
                     return
                 finally:
                     self.reading = False
@@ -273,7 +267,7 @@ class SSEReader:
                 try:
                     chunk = await chunks.__anext__()
                 except StopAsyncIteration:
-                    self.end("completed")
+                    self.end(sc.STREAM_OUTCOME_COMPLETED)
                     return
                 finally:
                     self.reading = False
@@ -298,14 +292,15 @@ class SSEReader:
             self.feed(b"\n")
         if self.data:
             self._line("")
-        if self.body and self.body.lstrip().startswith(b"{") and not self.tracker.ended:
-            self.tracker.ended = True
-            record_body(self.call, bytes(self.body))
-            if error is not None:
-                self.call.record_error(error)
-            self.call.finish()
+        if self.body and self.body.lstrip().startswith(b"{"):
+            failure = Failure.of_exception(error) if error is not None else None
+            self.call.end(record_body(self.call, bytes(self.body)), failure)
             return
         self.tracker.end(outcome, error)
+
+
+def _failed_outcome(exc: BaseException) -> str:
+    return sc.OUTCOME_CANCELLED if isinstance(exc, asyncio.CancelledError) else sc.STREAM_OUTCOME_ERROR
 
 
 def _closed_outcome() -> str:
