@@ -27,6 +27,9 @@ fi
 .venv/bin/python -m pip install --quiet "docstring-parser>=0.16,<1" "typer>=0.9,<1" "rich>=13.7,<15" "tenacity>=8.2.3" \
   "jinja2>=3.1.4" "aiohttp>=3.9" "regex>=2023"
 .venv/bin/python -m pip install --quiet --no-deps "instructor==1.17.0"
+# langchain-openrouter 0.2.9 pins openrouter<1.0; it works with the openrouter 1.x the extra installs
+# (tests/frameworks/test_langchain_openrouter.py proves it), and its other dependency, langchain-core, is there.
+.venv/bin/python -m pip install --quiet --no-deps "langchain-openrouter==0.2.9"
 
 OTELCOL_BIN="$(scripts/build-collector.sh)"
 PROMETHEUS_BIN="$(scripts/install-prometheus.sh)"
