@@ -64,6 +64,20 @@ def instrument_after_baseline(pipelines: Any, replay_server: Any, instrument: An
 
 
 @pytest.fixture
+def instrument_hosts(pipelines: Any, replay_server: Any, instrument: Any) -> Callable[[], Any]:
+    """`instrument_after_baseline` with the replay server also a configured OpenRouter host, for clients the
+    HTTP-level wrappers record (and must leave to an SDK wrapper above them)."""
+
+    def _instrument() -> Any:
+        pipelines.span_exporter.clear()
+        pipelines.log_exporter.clear()
+        replay_server.clear_requests()
+        return instrument(hosts=[replay_server.base_url])
+
+    return _instrument
+
+
+@pytest.fixture
 def app_span(pipelines: Any) -> Callable[[], Any]:
     """The application's own span around a framework call, for frameworks that make no spans."""
     tracer = pipelines.tracer_provider.get_tracer("app")

@@ -11,7 +11,7 @@ pins, as it does instructor.
 from __future__ import annotations
 
 import uuid
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 
@@ -26,17 +26,6 @@ pytestmark = pytest.mark.asyncio(loop_scope="module")
 STAMPED = frozenset({"id"})  # LangChain's run ids
 SERVED_MODEL = "anthropic/claude-4.5-sonnet-20250929"
 PROVIDER = "Amazon Bedrock"
-
-
-@pytest.fixture
-def instrument_hosts(pipelines: Any, replay_server: Any, instrument: Any) -> Callable[[], Any]:
-    def _instrument() -> Any:
-        pipelines.span_exporter.clear()
-        pipelines.log_exporter.clear()
-        replay_server.clear_requests()
-        return instrument(hosts=[replay_server.base_url])
-
-    return _instrument
 
 
 def chat_model(server: Any, canned: CannedResponse) -> Any:

@@ -4,7 +4,7 @@ OpenRouter host, once per request even where the openai SDK is underneath too.""
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any
 
 import litellm
 import pytest
@@ -16,17 +16,6 @@ pytestmark = pytest.mark.asyncio(loop_scope="module")
 MESSAGES = [{"role": "user", "content": PROMPT}]
 # The replay server stamps `created` with the current second: two runs may straddle one.
 STAMPED = frozenset({"created"})
-
-
-@pytest.fixture
-def instrument_hosts(pipelines: Any, replay_server: Any, instrument: Any) -> Callable[[], Any]:
-    def _instrument() -> Any:
-        pipelines.span_exporter.clear()
-        pipelines.log_exporter.clear()
-        replay_server.clear_requests()
-        return instrument(hosts=[replay_server.base_url])
-
-    return _instrument
 
 
 def litellm_request(replay_server: Any, **options: Any) -> dict[str, Any]:
