@@ -98,11 +98,14 @@ def is_stream_request(body: bytes) -> bool:
 SHORT_HEADER = "x-bench-short-stream"  # asks for a one-chunk stream: the per-chunk cost is long minus short
 
 
-def mock_handler(chunks: int) -> Callable[[httpx2.Request], httpx2.Response]:
+def mock_handler(chunks: int, wait_s: float = 0.0) -> Callable[[httpx2.Request], httpx2.Response]:
+    """Answers like OpenRouter; after `wait_s` of sleep (the network round trip) when given."""
     completion, stream, generation = completion_body(), stream_body(chunks), generation_body()
     short = stream_body(1)
 
     def handler(request: httpx2.Request) -> httpx2.Response:
+        if wait_s:
+            time.sleep(wait_s)
         if request.method == "GET":  # the generation endpoint, should an instrumentation ask it
             return httpx2.Response(200, headers={"content-type": "application/json"}, content=generation)
         if is_stream_request(request.content):
@@ -113,8 +116,8 @@ def mock_handler(chunks: int) -> Callable[[httpx2.Request], httpx2.Response]:
     return handler
 
 
-def make_client(chunks: int) -> openai.OpenAI:
-    http_client = httpx2.Client(transport=httpx2.MockTransport(mock_handler(chunks)))
+def make_client(chunks: int, wait_s: float = 0.0) -> openai.OpenAI:
+    http_client = httpx2.Client(transport=httpx2.MockTransport(mock_handler(chunks, wait_s)))
     return openai.OpenAI(base_url=BASE_URL, api_key=API_KEY, http_client=http_client, max_retries=0)
 
 

@@ -19,9 +19,12 @@ median of the baseline in its own process.
   afterwards every run uses those that exist. A peer that cannot be uninstrumented is switched on and off by
   restoring the attributes its instrument() replaced in the openai/httpx modules.
 
-Caller-path latency is the wall time of the calls, measured before the round's flush. CPU is process CPU
-time over the round including `force_flush()` of the tracer, logger and meter providers at its end, so work
-moved to background threads is counted.
+Caller-path latency is the wall time of the calls, measured before the round's flush. The mock server answers
+after `--server-ms` (default 2 ms) spent sleeping, as a real one answers after the network round trip: work an
+instrumentation moves off the caller's path runs in that wait, as in an application (with 0, a CPU-bound loop
+with no I/O, a background thread's work shows up in the caller's wall time too). CPU is process CPU time over
+the round including `force_flush()` of the tracer, logger and meter providers at its end, so work moved to
+background threads is counted; the sleep adds none.
 
     python benchmarks/overhead.py --setup-peers            # once: create the peers' environments
     python benchmarks/overhead.py [--rounds 15] [--calls 300] [--streams 10] [--chunks 200] [--first 40]
@@ -314,9 +317,9 @@ def _versions() -> dict[str, str]:
     return found
 
 
-def worker(name: str, chunks: int) -> None:
+def worker(name: str, chunks: int, server_ms: float) -> None:
     protocol = _protocol_channel()
-    client = common.make_client(chunks)
+    client = common.make_client(chunks, server_ms / 1000)
     providers = common.Providers()
     variants: dict[str, Variant] = {BASELINE: Variant(providers)}
     _warm(variants[BASELINE], client, chunks)  # also loads the SDK's lazy modules before a peer patches them
@@ -431,9 +434,10 @@ def setup_peer(peer: str) -> bool:
 
 
 class Worker:
-    def __init__(self, name: str, python: str, chunks: int) -> None:
+    def __init__(self, name: str, python: str, chunks: int, server_ms: float) -> None:
         self.name = name
-        self.process = subprocess.Popen([python, __file__, "--worker", name, "--chunks", str(chunks)],
+        self.process = subprocess.Popen([python, __file__, "--worker", name, "--chunks", str(chunks),
+                                         "--server-ms", str(server_ms)],
                                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
                                         env={**os.environ, "OTEL_SDK_DISABLED": "false", "PYTHONHASHSEED": "0"})
         self.info = self._receive()
@@ -458,13 +462,13 @@ class Worker:
 
 
 def start_workers(args: argparse.Namespace) -> list[Worker]:
-    workers = [Worker(OURS, sys.executable, args.chunks)]
+    workers = [Worker(OURS, sys.executable, args.chunks, args.server_ms)]
     for peer in PEERS if not args.no_peers else ():
         if not (venv_dir(peer) / ".complete").exists():
             print(f"{peer}: not measured (no environment; run with --setup-peers)")
             continue
         try:
-            workers.append(Worker(peer, str(venv_python(peer)), args.chunks))
+            workers.append(Worker(peer, str(venv_python(peer)), args.chunks, args.server_ms))
         except Exception as error:
             print(f"{peer}: not measured ({error})")
     return workers
@@ -578,6 +582,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--quick", action="store_true", help="a short smoke run")
     parser.add_argument("--no-peers", action="store_true", help="measure ours, the baseline and the floor only")
     parser.add_argument("--setup-peers", action="store_true", help="create the peers' environments and exit")
+    parser.add_argument("--server-ms", type=float, default=2.0,
+                        help="how long the mock server takes to answer (sleeping, like network I/O)")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.quick:
@@ -588,7 +594,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     if args.worker:
-        worker(args.worker, args.chunks)
+        worker(args.worker, args.chunks, args.server_ms)
         return
     if args.setup_peers:
         ok = [setup_peer(peer) for peer in PEERS]

@@ -90,6 +90,7 @@ class Worker:
             except IndexError:  # taken by a concurrent flush
                 return
             self._handle_one(item)
+            time.sleep(0)  # let a thread waiting for the GIL (a caller back from its I/O) in between calls
 
     def _handle_one(self, item: Any) -> None:
         try:
