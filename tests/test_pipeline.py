@@ -197,3 +197,37 @@ def test_a_stopped_worker_records_in_the_callers_thread():
     worker.shutdown()
     worker.submit("late")
     assert handled == [threading.current_thread().name]
+
+
+def test_the_audit_record_is_redacted_once_and_still_exported_redacted(instrument, client, monkeypatch):
+    from openrouter_otel import audit_context
+    from openrouter_otel.redaction_processors import RedactingLogRecordProcessor
+
+    scans: list[object] = []
+    original = RedactingLogRecordProcessor.redact_record
+    monkeypatch.setattr(RedactingLogRecordProcessor, "redact_record",
+                        lambda self, record: scans.append(record) or original(self, record))
+    pipelines = instrument()
+    with audit_context(user_id="alice@example.com", team="support +44 20 7946 0958"):
+        client.chat.completions.create(model=MODEL, messages=MESSAGES, **scenario("chat"))
+    (audit,) = pipelines.audit_records()
+    span = pipelines.only_span()
+    assert scans == []  # the log processor did not scan our record again...
+    for attributes in (audit.attributes, span.attributes):  # ...and nothing personal got through
+        assert attributes[sc.ENDUSER_ID] == "[REDACTED:EMAIL]"
+        assert "7946" not in attributes[sc.OPENROUTER_TEAM]
+    assert "alice" not in str(dict(audit.attributes)) + str(audit.body)
+
+
+def test_another_record_with_the_audit_event_name_is_still_scanned(instrument, client):
+    from opentelemetry._logs import SeverityNumber
+
+    pipelines = instrument()
+    client.chat.completions.create(model=MODEL, messages=MESSAGES, **scenario("chat"))  # our record: skipped
+    pipelines.flush()
+    forger = pipelines.logger_provider.get_logger(sc.INSTRUMENTATION_SCOPE)
+    forger.emit(body="mail alice@example.com", attributes={sc.ENDUSER_ID: "alice@example.com"},
+                severity_number=SeverityNumber.INFO, event_name=sc.AUDIT_EVENT_NAME)
+    forged = pipelines.audit_records()[-1]
+    assert forged.attributes[sc.ENDUSER_ID] == "[REDACTED:EMAIL]"
+    assert "alice@" not in str(forged.body)

@@ -22,11 +22,13 @@ from openrouter_otel import semconv as sc
 from openrouter_otel.cost import Cost
 from openrouter_otel.facts import Ended
 from openrouter_otel.instruments import Instruments
+from openrouter_otel.redaction import PRE_REDACTED
 from openrouter_otel.worker import Worker
 
 if TYPE_CHECKING:
     from openrouter_otel.generation import GenerationFetcher
     from openrouter_otel.policy import PolicyChecker
+    from openrouter_otel.redaction import Redactor
 
 logger = logging.getLogger(__name__)
 
@@ -39,6 +41,7 @@ class Emitter:
         metric_attributes: record.MetricAttributeSets,
         *,
         redact: Callable[[str], str] | None = None,
+        redactor: Redactor | None = None,
         policy: PolicyChecker | None = None,
         fetcher: GenerationFetcher | None = None,
         synchronous: bool = False,
@@ -47,6 +50,9 @@ class Emitter:
         self.audit_logger = audit_logger
         self.metric_attributes = metric_attributes
         self.redact = redact
+        # With redaction on: the ended call's attributes are redacted here, once, for the span, the metric labels
+        # and the audit record alike; the redacting log processor then leaves the audit record alone.
+        self.redactor = redactor
         self.policy = policy
         self.fetcher = fetcher
         self.worker = None if synchronous else Worker(self._write_item)
@@ -92,12 +98,11 @@ class Emitter:
     def write(self, span: trace.Span, ended: Ended, cost: Cost) -> None:
         result: dict[str, Any] = {}
         _guarded("result attributes", lambda: result.update(self._result_attributes(ended, cost)))
-        _guarded("span attributes", lambda: span.set_attributes(
-            record.span_end_attributes(ended.request.attributes, result)))
+        attributes, checked = self._redacted({**ended.request.attributes, **result})
+        _guarded("span attributes", lambda: span.set_attributes(record.span_end_attributes(attributes, result)))
         _guarded("span status", lambda: self._set_status(span, ended))
-        attributes = {**ended.request.attributes, **result}
         _guarded("metrics", lambda: self._record_metrics(attributes, ended))
-        _guarded("audit record", lambda: self._emit_audit(span, ended, attributes))
+        _guarded("audit record", lambda: self._emit_audit(span, ended, attributes, checked))
         try:
             span.end(end_time=ended.end_ns)
         except Exception:
@@ -112,6 +117,16 @@ class Emitter:
         if self.policy is not None:
             attributes.update(self.policy.check({**ended.request.attributes, **attributes}))
         return attributes
+
+    def _redacted(self, attributes: dict[str, Any]) -> tuple[Any, bool]:
+        """The attributes redacted, and whether they were (if not, the processors redact them as any others)."""
+        if self.redactor is None:
+            return attributes, False
+        try:
+            return self.redactor.redact_attributes(attributes), True
+        except Exception:
+            logger.debug("openrouter-otel: could not redact a call's attributes", exc_info=True)
+            return attributes, False
 
     def _redacted_json(self, value: Any) -> str | None:
         """Captured content as JSON, redacted; None (not recorded) when no redactor could be set up."""
@@ -143,20 +158,28 @@ class Emitter:
         if ended.time_to_first_chunk is not None:
             instruments.time_to_first_chunk.record(ended.time_to_first_chunk, base)
 
-    def _emit_audit(self, span: trace.Span, ended: Ended, attributes: dict[str, Any]) -> None:
+    def _emit_audit(self, span: trace.Span, ended: Ended, attributes: Any, redacted: bool = False) -> None:
         if self.audit_logger is None:
             return
         failed = ended.status == "error"
-        self.audit_logger.emit(
-            timestamp=ended.end_ns,
-            observed_timestamp=ended.end_ns,
-            context=trace.set_span_in_context(span),
-            severity_number=SeverityNumber.WARN if failed else SeverityNumber.INFO,
-            severity_text="WARN" if failed else "INFO",
-            body=record.audit_body(ended),
-            attributes=record.audit_record(ended, attributes),
-            event_name=sc.AUDIT_EVENT_NAME,
-        )
+        body = record.audit_body(ended)
+        audit_attributes = record.audit_record(ended, attributes)
+        if redacted:
+            body = self.redactor.redact(body)
+            PRE_REDACTED.redactor = self.redactor  # taken by the redacting log processor for this record only
+        try:
+            self.audit_logger.emit(
+                timestamp=ended.end_ns,
+                observed_timestamp=ended.end_ns,
+                context=trace.set_span_in_context(span),
+                severity_number=SeverityNumber.WARN if failed else SeverityNumber.INFO,
+                severity_text="WARN" if failed else "INFO",
+                body=body,
+                attributes=audit_attributes,
+                event_name=sc.AUDIT_EVENT_NAME,
+            )
+        finally:
+            PRE_REDACTED.redactor = None
 
 
 def _guarded(what: str, write: Callable[[], Any]) -> None:

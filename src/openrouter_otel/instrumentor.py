@@ -116,6 +116,7 @@ class OpenRouterInstrumentor(BaseInstrumentor):  # type: ignore[misc]
             audit_logger,
             MetricAttributeSets(team_labels.label, settings.metrics_enduser),
             redact=self.redactor.redact if self.redactor is not None else None,
+            redactor=self.redactor if settings.redaction and self._redaction_installed is not None else None,
             policy=policy,
             fetcher=self._fetcher,
             # A synchronous audit store promises the row is written before the call returns.

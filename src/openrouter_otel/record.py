@@ -77,16 +77,15 @@ def result_attributes(ended: Ended, cost: Cost, output_json: str | None) -> dict
     return attributes
 
 
-def span_end_attributes(request_attributes: Mapping[str, Any], result: Mapping[str, Any]) -> dict[str, Any]:
-    """What the span gets when the call has ended: the request attributes it did not start with, and the result."""
-    attributes = {key: value for key, value in request_attributes.items() if key not in SPAN_START_KEYS}
-    attributes.update(result)
-    return attributes
+def span_end_attributes(attributes: Mapping[str, Any], result: Mapping[str, Any]) -> dict[str, Any]:
+    """What the span gets when the call has ended, of all its `attributes`: those it did not start with, and the
+    result (which may correct a start attribute, e.g. the provider name)."""
+    return {key: value for key, value in attributes.items() if key not in SPAN_START_KEYS or key in result}
 
 
 def audit_record(ended: Ended, attributes: Mapping[str, Any]) -> dict[str, Any]:
     record = {key: attributes[key] for key in sc.AUDIT_ATTRIBUTE_KEYS if key in attributes}
-    record.update(ended.request.audit_context)
+    record.update((key, attributes[key]) for key in ended.request.audit_context if key in attributes)
     record[sc.OPENROUTER_LATENCY] = ended.duration
     record[sc.OPENROUTER_STATUS] = ended.status
     return record

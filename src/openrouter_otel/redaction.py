@@ -17,6 +17,7 @@ import hmac
 import json
 import logging
 import re
+import threading
 from collections import Counter
 from typing import Any, Iterable, Mapping
 
@@ -47,6 +48,22 @@ DEPTH_PLACEHOLDER = "[REDACTED:DEPTH]"
 UNREADABLE_PLACEHOLDER = "[REDACTED:UNREADABLE]"
 
 _INFRASTRUCTURE = frozenset(INFRASTRUCTURE_ADDRESS_KEYS)
+
+
+class PreRedacted(threading.local):
+    """A one-shot mark around emitting one log record whose body and attributes were already redacted by a
+    Redactor: the redacting log record processor using that same Redactor takes the mark and does not scan
+    the record again. Any other record, or a processor with another Redactor, is scanned as always."""
+
+    def __init__(self) -> None:
+        self.redactor: Any = None
+
+    def take(self, redactor: Any) -> bool:
+        marked, self.redactor = self.redactor, None
+        return marked is not None and marked is redactor
+
+
+PRE_REDACTED = PreRedacted()
 
 # The names of the built-in detectors (several patterns may share one name, e.g. PHONE).
 BUILTIN_NAMES: tuple[str, ...] = tuple(dict.fromkeys(detector.name for detector in BUILTIN_DETECTORS))

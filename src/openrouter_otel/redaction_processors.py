@@ -19,7 +19,7 @@ from typing import Any, Mapping, Sequence
 from opentelemetry.sdk.trace import Event, ReadableSpan, SpanProcessor
 from opentelemetry.trace import Link, Status
 
-from openrouter_otel.redaction import Redactor
+from openrouter_otel.redaction import PRE_REDACTED, Redactor
 
 logger = logging.getLogger(__name__)
 
@@ -158,11 +158,13 @@ class RedactingLogRecordProcessor:
         self.redactor = _default_redactor(redactor)
 
     def on_emit(self, log_record: Any) -> None:
-        self.redact_record(log_record)
+        if not PRE_REDACTED.take(self.redactor):
+            self.redact_record(log_record)
         self.processor.on_emit(log_record)
 
     def emit(self, log_data: Any) -> None:  # the method's name before opentelemetry-sdk 1.36
-        self.redact_record(log_data)
+        if not PRE_REDACTED.take(self.redactor):
+            self.redact_record(log_data)
         self.processor.emit(log_data)
 
     def enabled(self, *args: Any, **kwargs: Any) -> bool:
