@@ -13,7 +13,7 @@ import statistics
 import time
 from typing import Any, Callable, Sequence
 
-import httpx2
+import importlib
 import openai
 from opentelemetry.sdk._logs import LoggerProvider
 from opentelemetry.sdk._logs.export import BatchLogRecordProcessor, LogRecordExporter, LogRecordExportResult
@@ -98,26 +98,38 @@ def is_stream_request(body: bytes) -> bool:
 SHORT_HEADER = "x-bench-short-stream"  # asks for a one-chunk stream: the per-chunk cost is long minus short
 
 
-def mock_handler(chunks: int, wait_s: float = 0.0) -> Callable[[httpx2.Request], httpx2.Response]:
+def _sdk_http_module() -> Any:
+    """The HTTP client package the installed `openai` sends with: httpx2 for openai 3.x, httpx for 2.x."""
+    for cls in openai.DefaultHttpxClient.__mro__[1:]:
+        package = cls.__module__.split(".")[0]
+        if package in ("httpx", "httpx2"):
+            return importlib.import_module(package)
+    return importlib.import_module("httpx2")
+
+
+http = _sdk_http_module()
+
+
+def mock_handler(chunks: int, wait_s: float = 0.0) -> Callable[[Any], Any]:
     """Answers like OpenRouter; after `wait_s` of sleep (the network round trip) when given."""
     completion, stream, generation = completion_body(), stream_body(chunks), generation_body()
     short = stream_body(1)
 
-    def handler(request: httpx2.Request) -> httpx2.Response:
+    def handler(request: Any) -> Any:
         if wait_s:
             time.sleep(wait_s)
         if request.method == "GET":  # the generation endpoint, should an instrumentation ask it
-            return httpx2.Response(200, headers={"content-type": "application/json"}, content=generation)
+            return http.Response(200, headers={"content-type": "application/json"}, content=generation)
         if is_stream_request(request.content):
             body = short if SHORT_HEADER in request.headers else stream
-            return httpx2.Response(200, headers={"content-type": "text/event-stream"}, content=body)
-        return httpx2.Response(200, headers={"content-type": "application/json"}, content=completion)
+            return http.Response(200, headers={"content-type": "text/event-stream"}, content=body)
+        return http.Response(200, headers={"content-type": "application/json"}, content=completion)
 
     return handler
 
 
 def make_client(chunks: int, wait_s: float = 0.0) -> openai.OpenAI:
-    http_client = httpx2.Client(transport=httpx2.MockTransport(mock_handler(chunks, wait_s)))
+    http_client = http.Client(transport=http.MockTransport(mock_handler(chunks, wait_s)))
     return openai.OpenAI(base_url=BASE_URL, api_key=API_KEY, http_client=http_client, max_retries=0)
 
 
