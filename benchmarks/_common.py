@@ -28,7 +28,7 @@ MESSAGES = [
     {"role": "user", "content": "Summarise the plot of Hamlet in two sentences."},
 ]
 BASE_URL = "https://openrouter.ai/api/v1"
-API_KEY = "sk-or-v1-0000000000000000000000000000000000000000000000000000000000000000"
+API_KEY = "benchmark-placeholder-not-a-key"  # the mock server checks no key
 # Shaped like the recorded exchanges in tests/fixtures/openrouter-recorded/ (gen- id, provider,
 # native_finish_reason, usage.cost and its details), with a short answer so the SDK's parse stays small.
 GENERATION_ID = "gen-1767761758-xrHVZNWuYcIilpSLD1oj"

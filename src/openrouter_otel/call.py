@@ -33,7 +33,6 @@ from openrouter_otel.extract import (
     request_attributes,
 )
 from openrouter_otel.facts import NO_RESPONSE, Ended, Failure, Request, Response
-from openrouter_otel.labels import TeamLabels
 from openrouter_otel.policy import PolicyChecker
 from openrouter_otel.prompt_hash import prompt_hash
 
@@ -44,12 +43,11 @@ class Telemetry:
     """What every call needs: the tracer, the settings and where ended calls go. One per instrumentation."""
 
     def __init__(self, tracer: trace.Tracer, emitter: Emitter, settings: Settings,
-                 policy: PolicyChecker | None = None, team_labels: TeamLabels | None = None) -> None:
+                 policy: PolicyChecker | None = None) -> None:
         self.tracer = tracer
         self.emitter = emitter
         self.settings = settings
         self.policy = policy
-        self.team_labels = team_labels
         self.capture_content = settings.capture_message_content
         self.fetching = settings.fetch_generation
         self.hash_key = settings.prompt_hash_key.encode() if settings.prompt_hash_key else None

@@ -17,7 +17,6 @@ from openrouter_otel.extract import (
     as_bool,
     as_count,
     as_float,
-    error_details,
     exception_details,
     get,
     put,
@@ -45,10 +44,6 @@ class Failure:
             return cls(*exception_details(exc))
         except Exception:
             return cls(type(exc).__qualname__, {}, type(exc).__qualname__)
-
-    @classmethod
-    def of_error_object(cls, error: Any, default_type: str) -> Failure:
-        return cls(*error_details(error, default_type=default_type))
 
 
 @dataclass(frozen=True, slots=True)

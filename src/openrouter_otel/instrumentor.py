@@ -123,7 +123,7 @@ class OpenRouterInstrumentor(BaseInstrumentor):  # type: ignore[misc]
             synchronous=settings.synchronous or bool(settings.audit_db and settings.audit_db_sync),
         )
         self._flush_hooks = hook_flushes(self._emitter, tracer_provider, meter_provider, logger_provider)
-        telemetry = Telemetry(tracer, self._emitter, settings, policy, team_labels)
+        telemetry = Telemetry(tracer, self._emitter, settings, policy)
         if settings.key_metrics:
             from openrouter_otel.keys import KeyPoller
 

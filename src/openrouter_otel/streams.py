@@ -105,7 +105,7 @@ class StreamTracker:
         self.call.end(response, failure, outcome=outcome, at=at)
 
     def failed(self, exc: BaseException) -> None:
-        self.end(sc.OUTCOME_CANCELLED if isinstance(exc, asyncio.CancelledError) else sc.STREAM_OUTCOME_ERROR, exc)
+        self.end(failed_outcome(exc), exc)
 
     def response(self, cut: bool = False) -> Response:
         """The Response the stream added up to; a stream `cut` before its end finishes its open choices with `error`."""
@@ -146,6 +146,11 @@ class StreamTracker:
 
     def resumed(self) -> None:
         self.left_at = None
+
+
+def failed_outcome(exc: BaseException) -> str:
+    """The outcome of a stream whose reading raised: the caller's cancellation, or an error."""
+    return sc.OUTCOME_CANCELLED if isinstance(exc, asyncio.CancelledError) else sc.STREAM_OUTCOME_ERROR
 
 
 def hook_http_close(http_response: Any, on_close: Any, is_async: bool) -> None:

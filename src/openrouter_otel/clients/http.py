@@ -8,7 +8,6 @@ response's bytes are read. A call already recorded by a higher-level wrapper (pa
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import sys
@@ -23,7 +22,7 @@ from openrouter_otel.config import items
 from openrouter_otel.extract import INFERENCE_PATHS, error_details
 from openrouter_otel.facts import Failure
 from openrouter_otel.patch import StartCall, _current_call, async_call_wrapper, sync_call_wrapper
-from openrouter_otel.streams import StreamTracker, record_body
+from openrouter_otel.streams import StreamTracker, failed_outcome, record_body
 
 logger = logging.getLogger(__name__)
 
@@ -257,7 +256,7 @@ class SSEReader:
         except GeneratorExit:
             raise
         except BaseException as exc:
-            self.end(_failed_outcome(exc), exc)
+            self.end(failed_outcome(exc), exc)
             raise
 
     async def aiterate(self, chunks: Any) -> Any:
@@ -277,15 +276,15 @@ class SSEReader:
         except GeneratorExit:
             raise
         except BaseException as exc:
-            self.end(_failed_outcome(exc), exc)
+            self.end(failed_outcome(exc), exc)
             raise
 
     def on_close(self) -> None:
         if not self.reading:  # closed by the client itself at the end of the body: iterate() ends the call
-            self.end("completed" if self.done else _closed_outcome())
+            self.end(sc.STREAM_OUTCOME_COMPLETED if self.done else _closed_outcome())
 
     def on_collected(self) -> None:
-        self.end("completed" if self.done else sc.STREAM_OUTCOME_ABANDONED)
+        self.end(sc.STREAM_OUTCOME_COMPLETED if self.done else sc.STREAM_OUTCOME_ABANDONED)
 
     def end(self, outcome: str, error: BaseException | None = None) -> None:
         if self.buffer:  # a body that does not end with a newline
@@ -299,11 +298,8 @@ class SSEReader:
         self.tracker.end(outcome, error)
 
 
-def _failed_outcome(exc: BaseException) -> str:
-    return sc.OUTCOME_CANCELLED if isinstance(exc, asyncio.CancelledError) else sc.STREAM_OUTCOME_ERROR
-
 
 def _closed_outcome() -> str:
     # A response closed while a GeneratorExit is handled is closed by the `finally` of a generator that was
     # discarded unfinished (the openrouter SDK's event generator, when its stream is collected): abandoned.
-    return sc.STREAM_OUTCOME_ABANDONED if isinstance(sys.exc_info()[1], GeneratorExit) else "closed"
+    return sc.STREAM_OUTCOME_ABANDONED if isinstance(sys.exc_info()[1], GeneratorExit) else sc.STREAM_OUTCOME_CLOSED
