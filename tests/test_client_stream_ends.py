@@ -20,7 +20,7 @@ from openrouter_otel.server.replay import CannedResponse, chat_stream_events
 
 from .conftest import TEST_API_KEY
 
-openrouter = pytest.importorskip("openrouter")
+import openrouter  # noqa: E402 - installed by scripts/test.sh: a missing client fails, never skips
 
 MODEL = "google/gemini-2.5-flash"
 MESSAGES = [{"role": "user", "content": "Count to ten"}]

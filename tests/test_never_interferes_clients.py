@@ -41,7 +41,7 @@ from openrouter_otel.server.replay import (
 
 from .conftest import TEST_API_KEY
 
-openrouter = pytest.importorskip("openrouter")
+import openrouter  # noqa: E402 - installed by scripts/test.sh: a missing client fails, never skips
 
 EXAMPLES = 60
 _tokens = itertools.count()

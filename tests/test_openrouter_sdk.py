@@ -25,7 +25,7 @@ from openrouter_otel.server.replay import (
 
 from .conftest import TEST_API_KEY
 
-openrouter = pytest.importorskip("openrouter")
+import openrouter  # noqa: E402 - installed by scripts/test.sh: a missing client fails, never skips
 from openrouter import utils as sdk_utils  # noqa: E402
 from openrouter.basesdk import BaseSDK  # noqa: E402
 

@@ -19,7 +19,7 @@ from openrouter_otel.server.replay import CannedResponse, chat_completion_body, 
 
 from .conftest import API_KEY, MODEL, PROMPT, assert_one_span_per_request, is_app, without
 
-langchain_openrouter = pytest.importorskip("langchain_openrouter")
+import langchain_openrouter  # noqa: E402 - installed by scripts/test.sh: a missing client fails, never skips
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 

@@ -55,7 +55,8 @@ async def test_litellm_openrouter_route_async(pipelines, replay_server, instrume
 # the openai SDK (over httpx2): each is one span, whichever wrapper sees it first.
 @pytest.mark.parametrize("route", ["openrouter", "openai"])
 def test_dspy_default_engine(pipelines, replay_server, instrument_hosts, app_span, route):
-    dspy = pytest.importorskip("dspy")
+    import dspy  # imported here: importing it sets LiteLLM up, which the other tests of this module must not see
+
     lm = dspy.LM(f"{route}/{MODEL}", api_base=replay_server.base_url, api_key=API_KEY, cache=False, num_retries=0)
     baseline = lm(PROMPT)
     instrument_hosts()
@@ -65,7 +66,8 @@ def test_dspy_default_engine(pipelines, replay_server, instrument_hosts, app_spa
 
 
 async def test_dspy_default_engine_async(pipelines, replay_server, instrument_hosts, app_span):
-    dspy = pytest.importorskip("dspy")
+    import dspy
+
     lm = dspy.LM(f"openrouter/{MODEL}", api_base=replay_server.base_url, api_key=API_KEY, cache=False, num_retries=0)
     baseline = await lm.acall(PROMPT)
     instrument_hosts()
@@ -75,8 +77,9 @@ async def test_dspy_default_engine_async(pipelines, replay_server, instrument_ho
 
 
 def test_uninstrument_removes_the_dspy_transport_wrappers(instrument):
-    wrapt = pytest.importorskip("wrapt")
-    transports = pytest.importorskip("dspy._vendor.lm15.transports._sync")
+    import wrapt
+    from dspy._vendor.lm15.transports import _sync as transports
+
     instrument()
     assert isinstance(vars(transports.StdlibTransport)["stream"], wrapt.FunctionWrapper)
     from openrouter_otel import OpenRouterInstrumentor
